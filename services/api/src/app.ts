@@ -1,0 +1,47 @@
+// buildApp: the whole REST tier as a Fastify instance, with no listen(), so tests drive it with
+// inject() and the all-in-one process and the split API process mount the same thing.
+import fastifySwagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
+import type { Resources } from '@nexusguild/shared/runtime';
+import { registerErrorHandling } from './plugins/errors.ts';
+import { registerOriginPolicy } from './plugins/origin.ts';
+import { registerRateLimit } from './plugins/rate-limit.ts';
+import { registerSession } from './plugins/session.ts';
+import { authRoutes } from './routes/auth/routes.ts';
+import { healthRoutes } from './routes/health/routes.ts';
+import { ErrorBody, User } from './schemas.ts';
+
+export type ApiDeps = Omit<Resources, 'close'>;
+export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+/** JSON bodies are small; uploads go through multipart with their own limits. */
+const JSON_BODY_LIMIT = 64 * 1024;
+
+export async function buildApp(deps: ApiDeps, options: Pick<FastifyServerOptions, 'logger' | 'serverFactory'> = {}): Promise<App> {
+  const { config, redis, keys } = deps;
+  const app = Fastify({
+    logger: options.logger ?? { level: config.logLevel },
+    serverFactory: options.serverFactory,
+    bodyLimit: JSON_BODY_LIMIT,
+    trustProxy: config.trustProxy,
+    requestIdHeader: 'x-request-id',
+    ajv: { customOptions: { removeAdditional: true, coerceTypes: 'array', allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  registerErrorHandling(app);
+  registerOriginPolicy(app, config.corsOrigins);
+  app.addSchema(ErrorBody);
+  app.addSchema(User);
+  await app.register(fastifySwagger, {
+    openapi: { info: { title: 'NexusGuild API', version: '1.0.0' } },
+  });
+  await registerRateLimit(app, config.rateLimitEnabled, redis, keys);
+  await registerSession(app, config, redis, keys);
+
+  await healthRoutes(app, deps);
+  await authRoutes(app, deps);
+
+  app.get('/api/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

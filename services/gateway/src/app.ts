@@ -1,0 +1,65 @@
+// The gateway: socket.io on the shared Redis adapter. It authenticates each handshake from the
+// API's session cookie, puts the socket in its personal and session rooms, and (as the guild
+// issues land) checks every room join. It never writes the database.
+import { createAdapter } from '@socket.io/redis-adapter';
+import type { Server as HttpServer } from 'node:http';
+import { Server, type Socket } from 'socket.io';
+import type { ClientToServerEvents, ServerToClientEvents, SocketData } from '@nexusguild/shared/events';
+import { rooms } from '@nexusguild/shared/events';
+import { isAllowedOrigin } from '@nexusguild/shared/origins';
+import type { Resources } from '@nexusguild/shared/runtime';
+import { sessionCookieReader } from '@nexusguild/shared/sessions';
+
+export type GatewayServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+export type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+export type GatewayDeps = Pick<Resources, 'config' | 'redis' | 'keys' | 'sql'>;
+
+export interface Gateway {
+  io: GatewayServer;
+  close(): Promise<void>;
+}
+
+export function createGateway(httpServer: HttpServer, { config, redis, keys }: GatewayDeps): Gateway {
+  // Adapter traffic must not wait for auto-pipelining: it would also reorder it behind QUIT at shutdown.
+  const pub = redis.duplicate({ enableAutoPipelining: false });
+  const sub = redis.duplicate({ enableAutoPipelining: false });
+  const sessions = sessionCookieReader(redis, keys, config.sessionSecret);
+
+  const io: GatewayServer = new Server(httpServer, {
+    path: '/socket.io/',
+    pingInterval: 25_000,
+    pingTimeout: 20_000,
+    maxHttpBufferSize: 16 * 1024, // clients send ids and small objects only
+    cors: { origin: config.corsOrigins, credentials: true },
+    // Browsers send Origin on websocket upgrades and polling; refuse foreign ones before anything else.
+    allowRequest: (req, callback) => callback(null, isAllowedOrigin(req.headers.origin, req.headers.host, config.corsOrigins)),
+    adapter: createAdapter(pub, sub, { key: keys.socketio }),
+  });
+
+  io.use((socket, next) => {
+    sessions.read(socket.handshake.headers.cookie).then(
+      (session) => {
+        if (!session) return next(new Error('Authentication error'));
+        socket.data = { userId: session.data.userId, username: session.data.username, sid: session.sid };
+        // The retained upgrade request and headers cost ~4 KB a socket; nothing needs them now.
+        (socket.conn as unknown as { request: unknown }).request = null;
+        socket.handshake.headers = {};
+        next();
+      },
+      () => next(new Error('Service unavailable')),
+    );
+  });
+
+  io.on('connection', (socket: GatewaySocket) => {
+    socket.join([rooms.user(socket.data.userId), rooms.session(socket.data.sid)]);
+  });
+
+  return {
+    io,
+    async close() {
+      // Closes this node's sockets only (clients reconnect to another gateway) and its HTTP server.
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+      await Promise.all([pub.quit(), sub.quit()]);
+    },
+  };
+}

@@ -1,0 +1,1 @@
+export { createGateway, type Gateway, type GatewayServer, type GatewaySocket } from './app.ts';

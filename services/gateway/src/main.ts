@@ -1,0 +1,33 @@
+// Entry point of a standalone gateway process (`npm run start:gateway`, one of M behind the proxy).
+import { createServer } from 'node:http';
+import { loadConfigOrExit } from '@nexusguild/shared/config';
+import { createSql } from '@nexusguild/shared/db/index';
+import { createRedis, redisKeys } from '@nexusguild/shared/redis';
+import { onShutdown } from '@nexusguild/shared/shutdown';
+import { createGateway } from './app.ts';
+
+const config = loadConfigOrExit();
+const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 3 });
+const sql = createSql(config.databaseUrl);
+
+// Liveness and readiness for the load balancer; socket.io answers /socket.io/ itself.
+const server = createServer((req, res) => {
+  if (req.url === '/healthz') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+  if (req.url === '/readyz') {
+    redis.ping().then(
+      () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ready"}'),
+      () => res.writeHead(503, { 'content-type': 'application/json' }).end('{"status":"unavailable"}'),
+    );
+    return;
+  }
+  res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"Not found"}');
+});
+const gateway = createGateway(server, { config, redis, keys: redisKeys(config.redisPrefix), sql });
+server.listen(config.port, config.host, () => console.log(`gateway listening on ${config.host}:${config.port}`));
+
+onShutdown(console, async () => {
+  await gateway.close();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await sql.end({ timeout: 5 });
+  await redis.quit();
+});

@@ -1,0 +1,1 @@
+export { startWorker, type JobWorker } from './app.ts';

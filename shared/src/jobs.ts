@@ -1,0 +1,52 @@
+// Owns the job contract between the API (producer) and the worker (consumer): queue names,
+// payloads and the retry policy. Every job is idempotent: running it twice does no harm.
+import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import type { RedisKeys } from './redis.ts';
+
+export interface JobPayloads {
+  /** Sniff type, read dimensions, make thumbnails for a message's attachments. */
+  'process-attachments': { messageId: string };
+  /** Recount unread/mention counts after a message in a channel. */
+  'aggregate-unread': { channelId: string };
+  /** Delete objects whose rows are gone. */
+  'delete-objects': { keys: string[] };
+}
+export type JobName = keyof JobPayloads;
+
+export const QUEUE = 'main';
+
+export const defaultJobOptions: JobsOptions = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 500 },
+  removeOnComplete: { count: 1000 },
+  removeOnFail: { count: 5000 },
+};
+
+/** BullMQ needs its own connections with no request retry limit. */
+export function bullConnection(redisUrl: string): ConnectionOptions {
+  const u = new URL(redisUrl);
+  return {
+    host: u.hostname,
+    port: Number(u.port || 6379),
+    username: u.username || undefined,
+    password: u.password ? decodeURIComponent(u.password) : undefined,
+    db: u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0,
+    tls: u.protocol === 'rediss:' ? {} : undefined,
+    maxRetriesPerRequest: null,
+  };
+}
+
+export interface Jobs {
+  enqueue<N extends JobName>(name: N, data: JobPayloads[N], opts?: JobsOptions): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createJobs(redisUrl: string, keys: RedisKeys): Jobs {
+  const queue = new Queue(QUEUE, { connection: bullConnection(redisUrl), prefix: keys.bullPrefix, defaultJobOptions });
+  return {
+    async enqueue(name, data, opts) {
+      await queue.add(name, data, opts);
+    },
+    close: () => queue.close(),
+  };
+}

@@ -1,0 +1,45 @@
+// Owns the connections a service process holds (Postgres, Redis, S3, queues, the publisher and
+// its snowflake lease) and closing them in order. Each service's start function takes these, so
+// the all-in-one process shares one set and tests can open their own.
+import { randomUUID } from 'node:crypto';
+import { ConfigError, type Config } from './config.ts';
+import { createSql, type Sql } from './db/index.ts';
+import { claimWorkerId, createIdGenerator, type IdGenerator } from './ids.ts';
+import { createJobs, type Jobs } from './jobs.ts';
+import { createPublisher, type Publisher } from './publisher.ts';
+import { createRedis, redisKeys, type Redis, type RedisKeys } from './redis.ts';
+import { createStorage, type Storage } from './storage.ts';
+
+export interface Resources {
+  config: Config;
+  sql: Sql;
+  redis: Redis;
+  keys: RedisKeys;
+  ids: IdGenerator;
+  publisher: Publisher;
+  storage: Storage;
+  jobs: Jobs;
+  close(): Promise<void>;
+}
+
+export async function openResources(config: Config): Promise<Resources> {
+  if (!config.s3.endpoint) throw new ConfigError('S3_ENDPOINT is required (only `npm start` embeds an S3 server)');
+  const keys = redisKeys(config.redisPrefix);
+  const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 3 });
+  const sql = createSql(config.databaseUrl);
+  const lease = config.workerId === null ? await claimWorkerId(redis, keys, randomUUID()) : null;
+  const ids = createIdGenerator(lease?.workerId ?? config.workerId ?? 1);
+  const storage = createStorage({ ...config.s3, endpoint: config.s3.endpoint });
+  const jobs = createJobs(config.redisUrl, keys);
+  return {
+    config, sql, redis, keys, ids, storage, jobs,
+    publisher: createPublisher(redis, keys),
+    async close() {
+      await jobs.close();
+      await lease?.release().catch(() => {});
+      storage.close();
+      await sql.end({ timeout: 5 });
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
