@@ -37,8 +37,9 @@ export async function registerSession(app: FastifyInstance, config: Config, redi
   });
 
   app.decorateRequest('user', { getter: () => ({ id: '', username: '' }) });
-  app.addHook('preHandler', async (request) => {
-    if (request.routeOptions.config.public) return;
+  // onRequest, so a caller without a session hears 401 before anything about its input.
+  app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.config.public || request.is404) return;
     const { userId, username } = request.session;
     if (!userId || !username) throw unauthorized();
     const refreshedAt = request.session.refreshedAt ?? 0;
