@@ -34,7 +34,8 @@ export async function ensureDatabase(url: string): Promise<void> {
     const [row] = await sql`SELECT 1 AS found FROM pg_database WHERE datname = ${name}`;
     if (row) return;
     await sql`CREATE DATABASE ${sql(name)}`.catch((err: { code?: string }) => {
-      if (err.code !== '42P04') throw err; // created meanwhile by another process
+      // Created meanwhile by another process: duplicate_database, or a unique violation on the catalog.
+      if (err.code !== '42P04' && err.code !== '23505') throw err;
     });
   } finally {
     await sql.end();
