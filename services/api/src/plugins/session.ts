@@ -2,7 +2,7 @@
 // and the auth guard. Every route requires a session unless it says `config: { public: true }`.
 import fastifyCookie from '@fastify/cookie';
 import fastifySession from '@fastify/session';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Config } from '@nexusguild/shared/config';
 import type { RedisKeys } from '@nexusguild/shared/redis';
@@ -36,7 +36,7 @@ export async function registerSession(app: FastifyInstance, config: Config, redi
     cookie: { path: '/', httpOnly: true, sameSite: 'lax', secure: config.cookieSecure, maxAge: SESSION_TTL_MS },
   });
 
-  app.decorateRequest('user', { getter: () => ({ id: '', username: '' }) });
+  app.decorateRequest('user', null as unknown as FastifyRequest['user']);
   // onRequest, so a caller without a session hears 401 before anything about its input.
   app.addHook('onRequest', async (request) => {
     if (request.routeOptions.config.public || request.is404) return;
@@ -44,13 +44,12 @@ export async function registerSession(app: FastifyInstance, config: Config, redi
     if (!userId || !username) throw unauthorized();
     const refreshedAt = request.session.refreshedAt ?? 0;
     if (Date.now() - refreshedAt > SESSION_REFRESH_MS) request.session.refreshedAt = Date.now();
-    // Own property shadows the decorator's getter.
-    Object.defineProperty(request, 'user', { value: { id: userId, username }, writable: true });
+    request.user = { id: userId, username };
   });
 }
 
 /** Starts a fresh session for a user who just proved who they are (new id: no fixation). */
-export async function startSession(request: import('fastify').FastifyRequest, user: { id: string; username: string }) {
+export async function startSession(request: FastifyRequest, user: { id: string; username: string }) {
   await request.session.regenerate();
   request.session.userId = user.id;
   request.session.username = user.username;
