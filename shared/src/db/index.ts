@@ -17,6 +17,9 @@ export function createSql(url: string, { max = 10 }: SqlOptions = {}): Sql {
     onnotice: () => {},
     idle_timeout: 60,
     connect_timeout: 10,
+    // Reconnect attempts back off exponentially but at most 2 s apart, so service resumes within
+    // ~2 s of the database returning (postgres.js's default waits up to 20 s).
+    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 2),
     // Keep int8 (ids, permission masks) as decimal strings: that is the wire format.
     transform: { undefined: null },
   });
