@@ -85,7 +85,13 @@ export function loadConfig(env: Env = process.env, warn: (msg: string) => void =
     .map((o) => o.trim())
     .filter(Boolean);
   for (const origin of corsOrigins) {
-    if (origin !== new URL(origin).origin) throw new ConfigError(`CORS_ORIGINS entry "${origin}" is not a bare origin`);
+    let bare: string | null = null;
+    try {
+      bare = new URL(origin).origin;
+    } catch {
+      // not a URL at all: reported below with the variable's name, like every other bad value
+    }
+    if (origin !== bare) throw new ConfigError(`CORS_ORIGINS entry "${origin}" is not a bare origin`);
   }
 
   const livekitKey = str(env, 'LIVEKIT_API_KEY', '');
