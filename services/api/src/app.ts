@@ -28,6 +28,9 @@ export async function buildApp(deps: ApiDeps, options: Pick<FastifyServerOptions
     requestIdHeader: 'x-request-id',
     ajv: { customOptions: { removeAdditional: true, coerceTypes: 'array', allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // Bodies are JSON (or multipart where a route adds it): any other type is a 415, not a string
+  // body that fails validation as a 400.
+  app.removeContentTypeParser('text/plain');
 
   registerErrorHandling(app);
   registerOriginPolicy(app, config.corsOrigins);

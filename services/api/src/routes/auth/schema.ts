@@ -1,8 +1,8 @@
 import { Type } from '@fastify/type-provider-typebox';
 import { MessageBody, UserRef, errors } from '../../schemas.ts';
 
-// Usernames: 2–32 characters after trimming, printable, without '@' or '#' (mention syntax).
-const Username = Type.String({ minLength: 2, maxLength: 32, pattern: '^[^@#\\u0000-\\u001f\\u007f]+$' });
+// Usernames: 2–32 characters after trimming, printable (no C0/C1 controls), without '@' or '#' (mention syntax).
+const Username = Type.String({ minLength: 2, maxLength: 32, pattern: '^[^@#\\u0000-\\u001f\\u007f-\\u009f]+$' });
 const Email = Type.String({ format: 'email', maxLength: 255 });
 
 export const register = {
