@@ -31,7 +31,15 @@ export function createSessionStore(redis: Redis, keys: RedisKeys) {
   return {
     get(sid: string, cb: Callback<StoredSession | null>) {
       redis.get(keys.session(sid)).then(
-        (raw) => cb(null, raw ? (JSON.parse(raw) as StoredSession) : null),
+        (raw) => {
+          let session: StoredSession | null = null;
+          try {
+            session = raw ? (JSON.parse(raw) as StoredSession) : null;
+          } catch {
+            // An unreadable entry is no session (a throw here would leave the request hanging).
+          }
+          cb(null, session);
+        },
         (err: Error) => cb(err),
       );
     },

@@ -210,6 +210,10 @@ t.test('bad cookies are refused with 401, never 500', async (t) => {
   // A Redis entry without a user (e.g. a half-made session) is not a login.
   await redis.set(keys.session(sid), JSON.stringify({ cookie: { originalMaxAge: SESSION_TTL_MS } }), 'PX', 60_000);
   await refused('session without a user', cookie);
+
+  // An unreadable Redis entry is no session (and does not hang the request).
+  await redis.set(keys.session(sid), '{not json', 'PX', 60_000);
+  await refused('corrupt session entry', cookie);
 });
 
 t.test('a client-chosen session id is never adopted (no fixation)', async (t) => {
