@@ -167,7 +167,7 @@ t.test('claimWorkerId against Redis', async (t) => {
     await redis.quit();
   });
   const claim = async (owner: string) => {
-    const lease = await claimWorkerId(redis, keys, owner);
+    const lease = await claimWorkerId(redis, keys, owner, () => {});
     leases.push(lease);
     return lease;
   };
@@ -210,10 +210,31 @@ t.test('claimWorkerId against Redis', async (t) => {
     t.equal(await redis.exists(keys.snowflakeWorker(again.workerId)), 0, 'our own lease is deleted');
   });
 
+  t.test('the lease is renewed, and losing it to another owner is reported', async (t) => {
+    let lost!: () => void;
+    const lostReported = new Promise<void>((resolve) => (lost = resolve));
+    const lease = await claimWorkerId(redis, keys, 'short', () => lost(), 300);
+    leases.push(lease);
+    const key = keys.snowflakeWorker(lease.workerId);
+    // Shorten the lease; a renewal (every 100 ms) pushes it back to 300 ms. Redis has no event
+    // for that, so observe the TTL, pacing the probes.
+    await redis.pexpire(key, 200);
+    let ttl = await redis.pttl(key);
+    for (let i = 0; i < 50 && ttl <= 200; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20)); // probe pacing, not synchronisation
+      ttl = await redis.pttl(key);
+    }
+    t.ok(ttl > 200, `renewed (ttl ${ttl} ms)`);
+    await redis.set(key, 'thief', 'PX', 60_000);
+    await lostReported;
+    t.equal(await redis.get(key), 'thief', 'the renewal did not take the id back');
+    await redis.del(key);
+  });
+
   t.test('when all 1024 ids are held, claiming fails', async (t) => {
     const all = Array.from({ length: 1024 }, (_, i) => [keys.snowflakeWorker(i), 'held']).flat();
     await redis.mset(...all);
-    await t.rejects(claimWorkerId(redis, keys, 'late'), /no free snowflake worker id/);
+    await t.rejects(claimWorkerId(redis, keys, 'late', () => {}), /no free snowflake worker id/);
     await redis.del(...Array.from({ length: 1024 }, (_, i) => keys.snowflakeWorker(i)));
   });
 });

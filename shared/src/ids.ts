@@ -55,22 +55,39 @@ export interface WorkerIdLease {
   release(): Promise<void>;
 }
 
-/** Claims a free worker id: walks a shared counter until SET NX succeeds, then renews the lease. */
-export async function claimWorkerId(redis: Redis, keys: RedisKeys, owner: string): Promise<WorkerIdLease> {
+// Compare-and-act scripts: only the lease's owner may extend or delete it.
+const RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0";
+const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0";
+
+/**
+ * Claims a free worker id: walks a shared counter until SET NX succeeds, then renews the lease.
+ * If a renewal finds the lease gone (the process stalled past its expiry and another may now
+ * hold the id), `onLost` is called: minting on would risk duplicate ids.
+ */
+export async function claimWorkerId(
+  redis: Redis, keys: RedisKeys, owner: string, onLost: () => void, leaseMs = LEASE_MS,
+): Promise<WorkerIdLease> {
   for (let attempt = 0; attempt < WORKER_IDS; attempt++) {
     const candidate = (await redis.incr(keys.snowflakeCounter)) % WORKER_IDS;
     const key = keys.snowflakeWorker(candidate);
-    if ((await redis.set(key, owner, 'PX', LEASE_MS, 'NX')) !== 'OK') continue;
+    if ((await redis.set(key, owner, 'PX', leaseMs, 'NX')) !== 'OK') continue;
     const renew = setInterval(() => {
-      redis.set(key, owner, 'PX', LEASE_MS).catch(() => {});
-    }, LEASE_MS / 3);
+      redis.eval(RENEW, 1, key, owner, leaseMs).then(
+        (renewed) => {
+          if (renewed === 0) {
+            clearInterval(renew);
+            onLost();
+          }
+        },
+        () => {}, // Redis unreachable: try again at the next tick, well inside the lease
+      );
+    }, leaseMs / 3);
     renew.unref();
     return {
       workerId: candidate,
       async release() {
         clearInterval(renew);
-        // Delete only our own lease: compare-and-delete in one step.
-        await redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0", 1, key, owner);
+        await redis.eval(RELEASE, 1, key, owner);
       },
     };
   }

@@ -22,12 +22,18 @@ export interface Resources {
   close(): Promise<void>;
 }
 
+/** Crash-only: a process that lost its snowflake worker id must not mint another id. */
+function exitOnLostLease() {
+  console.error('snowflake worker id lease lost (the process stalled past its expiry): exiting to avoid duplicate ids');
+  process.exit(70);
+}
+
 export async function openResources(config: Config): Promise<Resources> {
   if (!config.s3.endpoint) throw new ConfigError('S3_ENDPOINT is required (only `npm start` embeds an S3 server)');
   const keys = redisKeys(config.redisPrefix);
   const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 3 });
   const sql = createSql(config.databaseUrl);
-  const lease = config.workerId === null ? await claimWorkerId(redis, keys, randomUUID()) : null;
+  const lease = config.workerId === null ? await claimWorkerId(redis, keys, randomUUID(), exitOnLostLease) : null;
   const ids = createIdGenerator(lease?.workerId ?? config.workerId ?? 1);
   const storage = createStorage({ ...config.s3, endpoint: config.s3.endpoint });
   const jobs = createJobs(config.redisUrl, keys);

@@ -26,22 +26,21 @@ interface StoredSession extends Partial<SessionData> {
 
 type Callback<T = void> = (err?: Error | null, value?: T) => void;
 
+/** A stored session, or null when absent or unreadable (an unreadable entry is no session). */
+function parseStored(raw: string | null): StoredSession | null {
+  if (!raw) return null;
+  try {
+    return JSON.parse(raw) as StoredSession;
+  } catch {
+    return null;
+  }
+}
+
 /** The @fastify/session store contract on ioredis (connect-redis no longer speaks ioredis). */
 export function createSessionStore(redis: Redis, keys: RedisKeys) {
   return {
     get(sid: string, cb: Callback<StoredSession | null>) {
-      redis.get(keys.session(sid)).then(
-        (raw) => {
-          let session: StoredSession | null = null;
-          try {
-            session = raw ? (JSON.parse(raw) as StoredSession) : null;
-          } catch {
-            // An unreadable entry is no session (a throw here would leave the request hanging).
-          }
-          cb(null, session);
-        },
-        (err: Error) => cb(err),
-      );
+      redis.get(keys.session(sid)).then((raw) => cb(null, parseStored(raw)), (err: Error) => cb(err));
     },
     set(sid: string, session: StoredSession, cb: Callback) {
       const expires = session.cookie?.expires ? new Date(session.cookie.expires).getTime() : Date.now() + SESSION_TTL_MS;
@@ -73,10 +72,8 @@ export function sessionCookieReader(redis: Redis, keys: RedisKeys, secret: strin
       if (!signed) return null;
       const { valid, value: sid } = signer.unsign(signed);
       if (!valid || !sid) return null;
-      const raw = await redis.get(keys.session(sid));
-      if (!raw) return null;
-      const stored = JSON.parse(raw) as StoredSession;
-      if (!stored.userId || !stored.username) return null;
+      const stored = parseStored(await redis.get(keys.session(sid)));
+      if (!stored?.userId || !stored.username) return null;
       return { sid, data: { userId: stored.userId, username: stored.username, refreshedAt: stored.refreshedAt ?? 0 } };
     },
   };
