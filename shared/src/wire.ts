@@ -97,17 +97,10 @@ export interface VoiceState {
   deafened: boolean;
 }
 
-export interface DmMessageObject {
-  id: string;
+/** DM and group-DM messages: the channel message's core under the names DM clients read. */
+export interface DmMessageObject
+  extends Pick<MessageObject, 'id' | 'user_id' | 'username' | 'avatar' | 'content' | 'attachments' | 'created_at' | 'updated_at' | 'edited_at'> {
   dm_id: string;
   sender_id: string | null;
-  user_id: string | null;
-  username: string | null;
-  avatar: string | null;
-  content: string;
-  attachments: AttachmentObject[];
-  created_at: string;
-  updated_at: string | null;
-  edited_at: string | null;
   type: 'dm' | 'group';
 }
