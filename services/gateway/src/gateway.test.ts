@@ -279,7 +279,18 @@ t.test('two gateways on the same Redis', async (t) => {
 
 t.test('the gateway keeps neither the upgrade request nor the headers', async (t) => {
   const erin = await env.register('erin');
+  // engine.io keeps each upgrade request reachable for the connection's life; capture them to
+  // check their header storage was emptied.
+  const upgrades: import('node:http').IncomingMessage[] = [];
+  const onConnection = (raw: { request: import('node:http').IncomingMessage }) => upgrades.push(raw.request);
+  env.gateway.io.engine.on('connection', onConnection);
+  t.teardown(() => env.gateway.io.engine.off('connection', onConnection));
   const sockets = await Promise.all([env.connect(erin.cookie), env.connect(erin.cookie, { origin: APP_ORIGIN })]);
+  t.equal(upgrades.length, 2);
+  for (const request of upgrades) {
+    t.same(request.rawHeaders, [], 'raw headers emptied');
+    t.same(request.headers, {}, 'parsed headers emptied');
+  }
   const held = serverSockets().filter((s) => s.data.userId === erin.user.id);
   t.equal(held.length, 2);
   for (const s of held) {
