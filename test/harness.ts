@@ -108,15 +108,20 @@ export class TestEnv {
   }
 }
 
-/** Starts an isolated API + gateway for one test file and tears it down when `t` ends. */
-export async function setup(t: Test, env: Record<string, string> = {}): Promise<TestEnv> {
+/**
+ * Starts an isolated API + gateway for one test file and tears it down when `t` ends.
+ * `databasePort` reaches the test database through another port (a proxy in front of Postgres).
+ */
+export async function setup(t: Test, env: Record<string, string> = {}, { databasePort }: { databasePort?: number } = {}): Promise<TestEnv> {
   const suffix = randomBytes(4).toString('hex');
   const database = `ngt_${runId}_${suffix}`;
   await cloneTemplate(await templateDatabase(), database);
+  const dbUrl = new URL(databaseUrl(database));
+  if (databasePort) dbUrl.port = String(databasePort);
   const config = loadConfig(
     {
       NODE_ENV: 'test',
-      DATABASE_URL: databaseUrl(database),
+      DATABASE_URL: dbUrl.toString(),
       REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
       REDIS_PREFIX: `${process.env.TEST_REDIS_PREFIX ?? `ngt:${runId}:`}${suffix}:`,
       S3_ENDPOINT: process.env.TEST_S3_ENDPOINT ?? '',

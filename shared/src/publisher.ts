@@ -5,7 +5,7 @@ import { Emitter } from '@socket.io/redis-emitter';
 import type { Redis } from 'ioredis';
 import type { EventName, EventPayload, ServerToClientEvents } from './events.ts';
 import { rooms } from './events.ts';
-import type { RedisKeys } from './redis.ts';
+import { tolerateUnawaitedCommands, type RedisKeys } from './redis.ts';
 
 export interface Publisher {
   /** Emits one event to every socket in any of `room` (a room name or several, deduplicated). */
@@ -17,7 +17,8 @@ export interface Publisher {
 }
 
 export function createPublisher(redis: Redis, keys: RedisKeys): Publisher {
-  const emitter = new Emitter<ServerToClientEvents>(redis, { key: keys.socketio });
+  // The emitter publishes without awaiting: a Redis outage must cost events, not the process.
+  const emitter = new Emitter<ServerToClientEvents>(tolerateUnawaitedCommands(redis), { key: keys.socketio });
   return {
     emit(room, event, payload) {
       // The emitter's typing wants a spread tuple; the payload type is already checked above.

@@ -7,6 +7,7 @@ import { Server, type Socket } from 'socket.io';
 import type { ClientToServerEvents, ServerToClientEvents, SocketData } from '@nexusguild/shared/events';
 import { rooms } from '@nexusguild/shared/events';
 import { isAllowedOrigin } from '@nexusguild/shared/origins';
+import { tolerateUnawaitedCommands } from '@nexusguild/shared/redis';
 import type { Resources } from '@nexusguild/shared/runtime';
 import { sessionCookieReader } from '@nexusguild/shared/sessions';
 
@@ -34,9 +35,10 @@ function releaseHandshake(socket: GatewaySocket) {
 }
 
 export function createGateway(httpServer: HttpServer, { config, redis, keys }: GatewayDeps): Gateway {
-  // Adapter traffic must not wait for auto-pipelining: it would also reorder it behind QUIT at shutdown.
-  const pub = redis.duplicate({ enableAutoPipelining: false });
-  const sub = redis.duplicate({ enableAutoPipelining: false });
+  // Adapter traffic must not wait for auto-pipelining: it would also reorder it behind QUIT at
+  // shutdown. The adapter never awaits publish/subscribe: an outage must not crash the gateway.
+  const pub = tolerateUnawaitedCommands(redis.duplicate({ enableAutoPipelining: false }));
+  const sub = tolerateUnawaitedCommands(redis.duplicate({ enableAutoPipelining: false }));
   const sessions = sessionCookieReader(redis, keys, config.sessionSecret);
 
   const io: GatewayServer = new Server(httpServer, {
