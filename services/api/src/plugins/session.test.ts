@@ -1,6 +1,6 @@
 import t from 'tap';
 import { buildApp } from '@nexusguild/api';
-import { SESSION_COOKIE, SESSION_REFRESH_MS, SESSION_TTL_MS, sessionCookieReader, sessionSigner } from '@nexusguild/shared/sessions';
+import { SESSION_COOKIE, SESSION_REFRESH_MS, SESSION_TTL_MS, endUserSessions, sessionCookieReader, sessionSigner } from '@nexusguild/shared/sessions';
 import { setup } from '../../../../test/harness.ts';
 
 const env = await setup(t);
@@ -237,4 +237,18 @@ t.test('a session whose stored cookie expiry has passed is not accepted', async 
   const res = await env.request('GET', '/api/auth/me', { cookie });
   t.equal(res.status, 401);
   t.equal(await redis.exists(key), 0, 'the expired session was removed');
+});
+
+t.test('endUserSessions ends every session of a user but the one kept', async (t) => {
+  const { user, cookie, password } = await env.register('ender');
+  const login = () => env.request('POST', '/api/auth/login', { json: { email: user.email, password } });
+  const [second, third] = [await login(), await login()];
+  const other = await env.register('bystander');
+  const sid = (c: string) => decodeURIComponent(c.split('=')[1]).replace(/\.[^.]*$/, '');
+  const ended = await endUserSessions(env.resources.redis, env.resources.keys, user.id, sid(cookie));
+  t.same(ended.sort(), [sid(second.cookie!), sid(third.cookie!)].sort());
+  t.equal((await env.request('GET', '/api/auth/me', { cookie })).status, 200, 'the kept session works');
+  t.equal((await env.request('GET', '/api/auth/me', { cookie: second.cookie })).status, 401);
+  t.equal((await env.request('GET', '/api/auth/me', { cookie: third.cookie })).status, 401);
+  t.equal((await env.request('GET', '/api/auth/me', { cookie: other.cookie })).status, 200, 'other users are untouched');
 });
