@@ -8,11 +8,12 @@ import { startTcpProxy } from './tcp-proxy.ts';
 
 const pgProxy = await startTcpProxy(5432);
 const redisProxy = await startTcpProxy(6379);
-const env = await setup(t, { REDIS_URL: `redis://127.0.0.1:${redisProxy.port}` }, { databasePort: pgProxy.port });
+// Teardowns run last-registered first: the services close before their proxies do.
 t.teardown(async () => {
   await pgProxy.close();
   await redisProxy.close();
 });
+const env = await setup(t, { REDIS_URL: `redis://127.0.0.1:${redisProxy.port}` }, { databasePort: pgProxy.port });
 const { app, resources } = env;
 const { cookie, user } = await env.register('degrade');
 /** Retries `probe` until it returns `want` (or 10 s pass); there is no event for "the pool reconnected". */
@@ -62,4 +63,11 @@ t.test('Redis away: 503 JSON and readyz says redis; back: recovers', async (t) =
   await new Promise<void>((resolve) => (resources.redis.status === 'ready' ? resolve() : resources.redis.once('ready', () => resolve())));
   t.equal((await me()).statusCode, 200);
   t.ok(socket.connected, 'the socket on this gateway survived the outage');
+});
+
+t.test('shutting down while Postgres and Redis are away neither throws nor hangs', async (t) => {
+  await env.connect(cookie);
+  await Promise.all([pgProxy.cut(), redisProxy.cut()]);
+  await env.close();
+  t.pass('closed');
 });

@@ -100,11 +100,17 @@ export class TestEnv {
     });
   }
 
-  async close(): Promise<void> {
-    for (const s of this.sockets) s.close();
-    await this.gateway.close();
-    await this.app.close();
-    await this.resources.close();
+  private closing: Promise<void> | null = null;
+
+  /** Closes everything this env opened; a second call waits for the first. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const s of this.sockets) s.close();
+      await this.gateway.close();
+      await this.app.close();
+      await this.resources.close();
+    })();
+    return this.closing;
   }
 }
 

@@ -1,7 +1,7 @@
 // Owns the job contract between the API (producer) and the worker (consumer): queue names,
 // payloads and the retry policy. Every job is idempotent: running it twice does no harm.
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
-import type { RedisKeys } from './redis.ts';
+import { reportOutages, type RedisKeys } from './redis.ts';
 
 export interface JobPayloads {
   /** Sniff type, read dimensions, make thumbnails for a message's attachments. */
@@ -43,6 +43,7 @@ export interface Jobs {
 
 export function createJobs(redisUrl: string, keys: RedisKeys): Jobs {
   const queue = new Queue(QUEUE, { connection: bullConnection(redisUrl), prefix: keys.bullPrefix, defaultJobOptions });
+  reportOutages(queue, 'job queue');
   return {
     async enqueue(name, data, opts) {
       await queue.add(name, data, opts);

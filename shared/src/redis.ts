@@ -2,8 +2,32 @@
 // deployment (or a test run) completely: keys, the socket.io adapter channels and BullMQ queues.
 import { Redis, type RedisOptions } from 'ioredis';
 
+/**
+ * A client that reconnects on its own. While Redis is away it logs one line per outage (not one
+ * per retry); callers see failures as rejected commands and readiness reports them.
+ */
 export function createRedis(url: string, options: RedisOptions = {}): Redis {
-  return new Redis(url, { lazyConnect: false, enableAutoPipelining: true, ...options });
+  const client = new Redis(url, { lazyConnect: false, enableAutoPipelining: true, ...options });
+  reportOutages(client, `redis ${url.replace(/\/\/[^@]*@/, '//')}`);
+  return client;
+}
+
+/**
+ * Logs errors of a Redis-backed `emitter` (a client, a BullMQ queue or worker) at most once per
+ * 30 s: during an outage every reconnect attempt fails, and one line says enough.
+ */
+export function reportOutages(emitter: { on(event: 'error', listener: (err: Error) => void): unknown }, label: string): void {
+  let last = 0;
+  emitter.on('error', (err: Error) => {
+    if (Date.now() - last < 30_000) return;
+    last = Date.now();
+    console.warn(`${label}: ${err.message} (retrying)`);
+  });
+}
+
+/** QUIT when Redis answers; drop the connection when it does not, so shutdown never throws or hangs. */
+export async function closeRedis(client: Redis): Promise<void> {
+  await client.quit().catch(() => client.disconnect());
 }
 
 // Commands socket.io's Redis emitter and adapter send without awaiting them.

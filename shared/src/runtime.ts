@@ -7,7 +7,7 @@ import { createSql, type Sql } from './db/index.ts';
 import { claimWorkerId, createIdGenerator, type IdGenerator } from './ids.ts';
 import { createJobs, type Jobs } from './jobs.ts';
 import { createPublisher, type Publisher } from './publisher.ts';
-import { createRedis, redisKeys, type Redis, type RedisKeys } from './redis.ts';
+import { closeRedis, createRedis, redisKeys, type Redis, type RedisKeys } from './redis.ts';
 import { createStorage, type Storage } from './storage.ts';
 
 export interface Resources {
@@ -45,7 +45,7 @@ export async function openResources(config: Config): Promise<Resources> {
       await lease?.release().catch(() => {});
       storage.close();
       await sql.end({ timeout: 5 });
-      await redis.quit().catch(() => redis.disconnect());
+      await closeRedis(redis);
     },
   };
 }

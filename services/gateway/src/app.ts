@@ -7,7 +7,7 @@ import { Server, type Socket } from 'socket.io';
 import type { ClientToServerEvents, ServerToClientEvents, SocketData } from '@nexusguild/shared/events';
 import { rooms } from '@nexusguild/shared/events';
 import { isAllowedOrigin } from '@nexusguild/shared/origins';
-import { tolerateUnawaitedCommands } from '@nexusguild/shared/redis';
+import { closeRedis, createRedis, tolerateUnawaitedCommands } from '@nexusguild/shared/redis';
 import type { Resources } from '@nexusguild/shared/runtime';
 import { sessionCookieReader } from '@nexusguild/shared/sessions';
 
@@ -37,8 +37,8 @@ function releaseHandshake(socket: GatewaySocket) {
 export function createGateway(httpServer: HttpServer, { config, redis, keys }: GatewayDeps): Gateway {
   // Adapter traffic must not wait for auto-pipelining: it would also reorder it behind QUIT at
   // shutdown. The adapter never awaits publish/subscribe: an outage must not crash the gateway.
-  const pub = tolerateUnawaitedCommands(redis.duplicate({ enableAutoPipelining: false }));
-  const sub = tolerateUnawaitedCommands(redis.duplicate({ enableAutoPipelining: false }));
+  const pub = tolerateUnawaitedCommands(createRedis(config.redisUrl, { enableAutoPipelining: false, maxRetriesPerRequest: 3 }));
+  const sub = tolerateUnawaitedCommands(createRedis(config.redisUrl, { enableAutoPipelining: false, maxRetriesPerRequest: 3 }));
   const sessions = sessionCookieReader(redis, keys, config.sessionSecret);
 
   const io: GatewayServer = new Server(httpServer, {
@@ -73,7 +73,7 @@ export function createGateway(httpServer: HttpServer, { config, redis, keys }: G
     async close() {
       // Closes this node's sockets only (clients reconnect to another gateway) and its HTTP server.
       await new Promise<void>((resolve) => io.close(() => resolve()));
-      await Promise.all([pub.quit(), sub.quit()]);
+      await Promise.all([closeRedis(pub), closeRedis(sub)]);
     },
   };
 }

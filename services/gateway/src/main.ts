@@ -2,7 +2,7 @@
 import { createServer } from 'node:http';
 import { loadConfigOrExit } from '@nexusguild/shared/config';
 import { createSql } from '@nexusguild/shared/db/index';
-import { createRedis, redisKeys } from '@nexusguild/shared/redis';
+import { closeRedis, createRedis, redisKeys } from '@nexusguild/shared/redis';
 import { onShutdown } from '@nexusguild/shared/shutdown';
 import { createGateway } from './app.ts';
 
@@ -29,5 +29,5 @@ onShutdown(console, async () => {
   await gateway.close();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await sql.end({ timeout: 5 });
-  await redis.quit();
+  await closeRedis(redis);
 });

@@ -3,6 +3,7 @@
 import { Worker, type Job } from 'bullmq';
 import { QUEUE, bullConnection, type JobName, type JobPayloads } from '@nexusguild/shared/jobs';
 import type { Resources } from '@nexusguild/shared/runtime';
+import { reportOutages } from '@nexusguild/shared/redis';
 
 export type WorkerDeps = Omit<Resources, 'close'>;
 type Handlers = { [N in JobName]?: (data: JobPayloads[N], deps: WorkerDeps) => Promise<void> };
@@ -26,7 +27,7 @@ export function startWorker(deps: WorkerDeps, { concurrency = 8 } = {}): JobWork
     },
     { connection: bullConnection(deps.config.redisUrl), prefix: deps.keys.bullPrefix, concurrency },
   );
-  worker.on('error', () => {}); // connection trouble is retried by BullMQ; keep the process alive
+  reportOutages(worker, 'job worker'); // BullMQ retries connection trouble; the process stays up
   return {
     worker,
     // Finishes active jobs (BullMQ waits for them) and stops taking new ones.
