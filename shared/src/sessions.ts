@@ -53,7 +53,13 @@ export function createSessionStore(redis: Redis, keys: RedisKeys) {
       tx.exec().then(() => cb(), (err: Error) => cb(err));
     },
     destroy(sid: string, cb: Callback) {
-      redis.del(keys.session(sid)).then(() => cb(), (err: Error) => cb(err));
+      redis
+        .getdel(keys.session(sid))
+        .then(async (raw) => {
+          const userId = parseStored(raw)?.userId;
+          if (userId) await redis.srem(keys.userSessions(userId), sid);
+        })
+        .then(() => cb(), (err: Error) => cb(err));
     },
   };
 }

@@ -331,4 +331,5 @@ t.test('logout ends only its own session', async (t) => {
   t.equal((await env.request('POST', '/api/auth/logout', { cookie })).status, 200);
   t.equal((await env.request('GET', '/api/auth/me', { cookie })).status, 401);
   t.equal((await env.request('GET', '/api/auth/me', { cookie: other.cookie })).status, 200, 'the other login is untouched');
+  t.same(await env.resources.redis.smembers(env.resources.keys.userSessions(user.id)), [sidOf(other.cookie!)], "the user's session index keeps only the live session");
 });
