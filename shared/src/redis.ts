@@ -3,8 +3,8 @@
 import { Redis, type RedisOptions } from 'ioredis';
 
 /**
- * A client that reconnects on its own. While Redis is away it logs one line per outage (not one
- * per retry); callers see failures as rejected commands and readiness reports them.
+ * A client that reconnects on its own. While Redis is away it logs a line every 30 s (not one per
+ * retry); callers see failures as rejected commands and readiness reports them.
  */
 export function createRedis(url: string, options: RedisOptions = {}): Redis {
   const client = new Redis(url, { lazyConnect: false, enableAutoPipelining: true, ...options });
