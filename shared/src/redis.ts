@@ -4,10 +4,11 @@ import { Redis, type RedisOptions } from 'ioredis';
 
 /**
  * A client that reconnects on its own. While Redis is away it logs a line every 30 s (not one per
- * retry); callers see failures as rejected commands and readiness reports them.
+ * retry), and a command fails after 3 reconnect attempts rather than waiting out the outage, so
+ * callers answer 503 and readiness reports it.
  */
 export function createRedis(url: string, options: RedisOptions = {}): Redis {
-  const client = new Redis(url, { lazyConnect: false, enableAutoPipelining: true, ...options });
+  const client = new Redis(url, { lazyConnect: false, enableAutoPipelining: true, maxRetriesPerRequest: 3, ...options });
   reportOutages(client, `redis ${url.replace(/\/\/[^@]*@/, '//')}`);
   return client;
 }

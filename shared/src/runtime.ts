@@ -31,7 +31,7 @@ function exitOnLostLease() {
 export async function openResources(config: Config): Promise<Resources> {
   if (!config.s3.endpoint) throw new ConfigError('S3_ENDPOINT is required (only `npm start` embeds an S3 server)');
   const keys = redisKeys(config.redisPrefix);
-  const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 3 });
+  const redis = createRedis(config.redisUrl);
   const sql = createSql(config.databaseUrl);
   const lease = config.workerId === null ? await claimWorkerId(redis, keys, randomUUID(), exitOnLostLease) : null;
   const ids = createIdGenerator(lease?.workerId ?? config.workerId ?? 1);

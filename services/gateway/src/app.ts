@@ -37,8 +37,8 @@ function releaseHandshake(socket: GatewaySocket) {
 export function createGateway(httpServer: HttpServer, { config, redis, keys }: GatewayDeps): Gateway {
   // Adapter traffic must not wait for auto-pipelining: it would also reorder it behind QUIT at
   // shutdown. The adapter never awaits publish/subscribe: an outage must not crash the gateway.
-  const pub = tolerateUnawaitedCommands(createRedis(config.redisUrl, { enableAutoPipelining: false, maxRetriesPerRequest: 3 }));
-  const sub = tolerateUnawaitedCommands(createRedis(config.redisUrl, { enableAutoPipelining: false, maxRetriesPerRequest: 3 }));
+  const adapterClient = () => tolerateUnawaitedCommands(createRedis(config.redisUrl, { enableAutoPipelining: false }));
+  const [pub, sub] = [adapterClient(), adapterClient()];
   const sessions = sessionCookieReader(redis, keys, config.sessionSecret);
 
   const io: GatewayServer = new Server(httpServer, {

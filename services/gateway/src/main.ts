@@ -7,7 +7,7 @@ import { onShutdown } from '@nexusguild/shared/shutdown';
 import { createGateway } from './app.ts';
 
 const config = loadConfigOrExit();
-const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 3 });
+const redis = createRedis(config.redisUrl);
 const sql = createSql(config.databaseUrl);
 
 // Liveness and readiness for the load balancer; socket.io answers /socket.io/ itself.
