@@ -85,6 +85,12 @@ export interface ClientToServerEvents {
   dm_stop_typing: (arg: IdArg) => void;
 }
 
+/** Gateway ↔ gateway (and API → gateways through the emitter). */
+export const RECHECK_ACCESS = 'recheck_access';
+export interface InterServerEvents {
+  [RECHECK_ACCESS]: (serverId: string) => void;
+}
+
 /** What the gateway keeps on each authenticated socket. */
 export interface SocketData {
   userId: string;

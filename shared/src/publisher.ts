@@ -4,7 +4,7 @@
 import { Emitter } from '@socket.io/redis-emitter';
 import type { Redis } from 'ioredis';
 import type { EventName, EventPayload, ServerToClientEvents } from './events.ts';
-import { rooms } from './events.ts';
+import { RECHECK_ACCESS, rooms } from './events.ts';
 import { tolerateUnawaitedCommands, type RedisKeys } from './redis.ts';
 
 export interface Publisher {
@@ -12,8 +12,15 @@ export interface Publisher {
   emit<E extends EventName>(room: string | string[], event: E, payload: EventPayload<E>): void;
   /** Disconnects every socket opened with this login session, on every gateway. */
   endSession(sid: string): void;
-  /** Makes a user's sockets leave rooms on every gateway (kick, ban, lost access). */
+  /** Makes a user's sockets leave rooms on every gateway (kick, ban, leave). */
   leaveRooms(userId: string, roomNames: string[]): void;
+  /** Empties rooms on every gateway (a deleted server or channel). */
+  clearRooms(roomNames: string[]): void;
+  /**
+   * Asks every gateway to re-check its sockets' channel rooms in a server against Postgres, after
+   * a change (override, role, role assignment) that may have taken VIEW_CHANNEL from someone.
+   */
+  recheckAccess(serverId: string): void;
 }
 
 export function createPublisher(redis: Redis, keys: RedisKeys): Publisher {
@@ -29,6 +36,12 @@ export function createPublisher(redis: Redis, keys: RedisKeys): Publisher {
     },
     leaveRooms(userId, roomNames) {
       if (roomNames.length) emitter.in(rooms.user(userId)).socketsLeave(roomNames);
+    },
+    clearRooms(roomNames) {
+      if (roomNames.length) emitter.in(roomNames).socketsLeave(roomNames);
+    },
+    recheckAccess(serverId) {
+      emitter.serverSideEmit(RECHECK_ACCESS, serverId);
     },
   };
 }

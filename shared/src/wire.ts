@@ -45,6 +45,11 @@ export interface MessageObject {
 export type ChannelType =
   | 'text' | 'voice' | 'category' | 'announcement' | 'forum' | 'media' | 'thread' | 'private_thread';
 
+/** The client guide's integer for each channel type. */
+export const CHANNEL_TYPE_INT: Record<ChannelType, number> = {
+  text: 0, voice: 2, category: 4, announcement: 5, thread: 11, private_thread: 12, forum: 15, media: 15,
+};
+
 export interface ChannelObject {
   id: string;
   server_id: string;
@@ -59,6 +64,14 @@ export interface ChannelObject {
   is_private: boolean;
   created_at: string;
   serverId: string;
+}
+
+/** A channel as the caller's channel list shows it. */
+export interface ChannelListItem extends ChannelObject {
+  unread_count: number;
+  mention_count: number;
+  /** Channel-level permissions, a decimal string. */
+  my_permissions: string;
 }
 
 export interface RoleObject {
@@ -80,6 +93,53 @@ export interface ServerObject {
   icon: string | null;
   owner_id: string;
   created_at: string;
+  /** In the caller's server list only. */
+  joined_at?: string;
+}
+
+export interface MemberObject {
+  id: string;
+  username: string;
+  avatar: string | null;
+  status: 'online' | 'offline';
+  custom_status: string | null;
+  nickname: string | null;
+  joined_at: string;
+  /** Color of the member's highest role other than @everyone. */
+  role_color: string | null;
+  hoist_role_name: string | null;
+  hoist_role_position: number | null;
+  /** Assigned role ids, without @everyone. */
+  roles: string[];
+}
+
+export interface InviteObject {
+  code: string;
+  server_id: string;
+  inviter_id: string | null;
+  inviter_username: string | null;
+  uses: number;
+  max_uses: number;
+  expires_at: string | null;
+  created_at: string;
+}
+
+export interface BanObject {
+  server_id: string;
+  user_id: string;
+  username: string;
+  avatar: string | null;
+  banned_by: string | null;
+  reason: string | null;
+  created_at: string;
+}
+
+export interface OverrideObject {
+  channel_id: string;
+  target_id: string;
+  target_type: 'role' | 'member';
+  allow: string;
+  deny: string;
 }
 
 export interface ReactionAggregate {

@@ -35,3 +35,104 @@ export const UserRef = Type.Ref('User');
 export function errors(...statuses: number[]) {
   return Object.fromEntries(statuses.map((s) => [s, ErrorRef]));
 }
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+/** A permission bitmask on the wire: a decimal string. */
+export const PermissionString = Type.String({ pattern: '^[0-9]{1,16}$' });
+/** A permission bitmask as input: a decimal string or a JSON integer. */
+export const PermissionInput = Type.Union([PermissionString, Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })]);
+
+export const Server = Type.Object({
+  id: Id,
+  name: Type.String(),
+  icon: Nullable(Type.String()),
+  owner_id: Id,
+  created_at: Timestamp,
+  joined_at: Type.Optional(Timestamp),
+});
+
+export const ChannelTypeName = Type.Union(
+  ['text', 'voice', 'category', 'announcement', 'forum', 'media', 'thread', 'private_thread'].map((t) => Type.Literal(t)),
+);
+
+const channelFields = {
+  id: Id,
+  server_id: Id,
+  serverId: Id,
+  name: Type.String(),
+  type: ChannelTypeName,
+  type_int: Type.Integer(),
+  topic: Nullable(Type.String()),
+  position: Type.Integer(),
+  parent_id: Nullable(Id),
+  category_id: Nullable(Id),
+  parent_message_id: Nullable(Id),
+  is_private: Type.Boolean(),
+  created_at: Timestamp,
+};
+export const Channel = Type.Object(channelFields);
+export const ChannelListItem = Type.Object({
+  ...channelFields,
+  unread_count: Type.Integer(),
+  mention_count: Type.Integer(),
+  my_permissions: PermissionString,
+});
+
+export const Role = Type.Object({
+  id: Id,
+  server_id: Id,
+  serverId: Id,
+  name: Type.String(),
+  color: Type.String(),
+  permissions: PermissionString,
+  position: Type.Integer(),
+  mentionable: Type.Boolean(),
+  hoist: Type.Boolean(),
+  created_at: Timestamp,
+});
+
+export const Member = Type.Object({
+  id: Id,
+  username: Type.String(),
+  avatar: Nullable(Type.String()),
+  status: Type.Union([Type.Literal('online'), Type.Literal('offline')]),
+  custom_status: Nullable(Type.String()),
+  nickname: Nullable(Type.String()),
+  joined_at: Timestamp,
+  role_color: Nullable(Type.String()),
+  hoist_role_name: Nullable(Type.String()),
+  hoist_role_position: Nullable(Type.Integer()),
+  roles: Type.Array(Id),
+});
+
+export const Invite = Type.Object({
+  code: Type.String(),
+  server_id: Id,
+  inviter_id: Nullable(Id),
+  inviter_username: Nullable(Type.String()),
+  uses: Type.Integer(),
+  max_uses: Type.Integer(),
+  expires_at: Nullable(Timestamp),
+  created_at: Timestamp,
+});
+
+export const Ban = Type.Object({
+  server_id: Id,
+  user_id: Id,
+  username: Type.String(),
+  avatar: Nullable(Type.String()),
+  banned_by: Nullable(Id),
+  reason: Nullable(Type.String()),
+  created_at: Timestamp,
+});
+
+export const Override = Type.Object({
+  channel_id: Id,
+  target_id: Id,
+  target_type: Type.Union([Type.Literal('role'), Type.Literal('member')]),
+  allow: PermissionString,
+  deny: PermissionString,
+});
+
+/** Path params of server-scoped routes. */
+export const ServerParams = Type.Object({ id: Id });

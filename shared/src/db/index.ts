@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 
 export type Sql = postgres.Sql;
 export type Tx = postgres.TransactionSql;
+/** A pool or a transaction: repos take this so the same query runs inside or outside one. */
+export type Db = postgres.ISql;
 
 export interface SqlOptions {
   max?: number;

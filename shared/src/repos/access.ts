@@ -1,0 +1,112 @@
+// Owns the reads authorization needs: who a user is in a server (owner, @everyone, roles) and the
+// permission overrides that apply to a channel. The API's guards and the gateway's room joins
+// both load through here, so a REST check and a socket check can never disagree.
+import type { PendingQuery, Row } from 'postgres';
+import type { Db } from '../db/index.ts';
+import type { MemberContext, Override, RoleGrant } from '../permissions.ts';
+
+export interface ServerRef {
+  id: string;
+  owner_id: string;
+}
+
+export interface ChannelRow {
+  id: string;
+  server_id: string;
+  type: string;
+  name: string;
+  topic: string | null;
+  position: number;
+  parent_id: string | null;
+  parent_message_id: string | null;
+  owner_id: string | null;
+  created_at: Date;
+}
+
+/** A server channel with the overrides that govern it (a thread's are its parent's). */
+export interface GuardedChannel extends ChannelRow {
+  overrides: Override[];
+}
+
+export const THREAD_TYPES = ['thread', 'private_thread'] as const;
+
+interface ContextRow {
+  id: string;
+  owner_id: string;
+  everyone: string;
+  user_id: string;
+  roles: { id: string; permissions: string; position: number }[];
+}
+
+interface OverrideJson {
+  target_id: string;
+  target_type: 'role' | 'member';
+  allow: string;
+  deny: string;
+}
+
+const toOverride = (o: OverrideJson): Override => ({ targetId: o.target_id, targetType: o.target_type, allow: BigInt(o.allow), deny: BigInt(o.deny) });
+const toRole = (r: ContextRow['roles'][number]): RoleGrant => ({ id: r.id, permissions: BigInt(r.permissions), position: r.position });
+
+function toContext(row: ContextRow): MemberContext {
+  return { userId: row.user_id, ownerId: row.owner_id, everyone: BigInt(row.everyone), roles: row.roles.map(toRole) };
+}
+
+export function accessRepo(sql: Db) {
+  /** The server and, for each of `userIds` who is a member, their context. Null: no such server. */
+  async function members(serverId: string, userIds: readonly string[]): Promise<{ server: ServerRef; members: Map<string, MemberContext> } | null> {
+    const [server] = await sql<ServerRef[]>`SELECT id, owner_id FROM servers WHERE id = ${serverId}`;
+    if (!server) return null;
+    const rows = await sql<ContextRow[]>`
+      SELECT s.id, s.owner_id, e.permissions::text AS everyone, m.user_id,
+        COALESCE((
+          SELECT json_agg(json_build_object('id', r.id::text, 'permissions', r.permissions::text, 'position', r.position))
+          FROM member_roles mr JOIN roles r ON r.id = mr.role_id
+          WHERE mr.server_id = s.id AND mr.user_id = m.user_id
+        ), '[]') AS roles
+      FROM servers s
+      JOIN roles e ON e.id = s.id
+      JOIN server_members m ON m.server_id = s.id
+      WHERE s.id = ${serverId} AND m.user_id = ANY(${userIds as string[]}::bigint[])`;
+    return { server, members: new Map(rows.map((r) => [r.user_id, toContext(r)])) };
+  }
+
+  /** Channel columns plus the overrides that apply (the parent's, for a thread). */
+  const guardedChannels = (where: PendingQuery<Row[]>) => sql<(ChannelRow & { overrides: OverrideJson[] })[]>`
+    SELECT c.id, c.server_id, c.type, c.name, c.topic, c.position, c.parent_id, c.parent_message_id, c.owner_id, c.created_at,
+      COALESCE((
+        SELECT json_agg(json_build_object('target_id', o.target_id::text, 'target_type', o.target_type,
+                                          'allow', o.allow::text, 'deny', o.deny::text))
+        FROM permission_overrides o
+        WHERE o.channel_id = CASE WHEN c.type IN ('thread', 'private_thread') THEN c.parent_id ELSE c.id END
+      ), '[]') AS overrides
+    FROM channels c
+    WHERE c.server_id IS NOT NULL AND ${where}
+    ORDER BY c.position, c.id`;
+
+  const guard = (row: ChannelRow & { overrides: OverrideJson[] }): GuardedChannel => ({ ...row, overrides: row.overrides.map(toOverride) });
+
+  return {
+    members,
+
+    /** One user in one server: null when the server does not exist; member null for a non-member. */
+    async member(serverId: string, userId: string): Promise<{ server: ServerRef; member: MemberContext | null } | null> {
+      const found = await members(serverId, [userId]);
+      return found && { server: found.server, member: found.members.get(userId) ?? null };
+    },
+
+    /** A server channel with its overrides, or null (no such channel, or a DM). */
+    async channel(channelId: string): Promise<GuardedChannel | null> {
+      const [row] = await guardedChannels(sql`c.id = ${channelId}`);
+      return row ? guard(row) : null;
+    },
+
+    /** Every channel of a server (threads too when asked), ordered for display. */
+    async channels(serverId: string, { threads = false } = {}): Promise<GuardedChannel[]> {
+      const rows = await guardedChannels(
+        threads ? sql`c.server_id = ${serverId}` : sql`c.server_id = ${serverId} AND c.type NOT IN ('thread', 'private_thread')`,
+      );
+      return rows.map(guard);
+    },
+  };
+}
