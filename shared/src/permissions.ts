@@ -120,7 +120,7 @@ export function topPosition(m: MemberContext): number {
 }
 
 /** Owners and administrators stand above the role hierarchy. */
-const aboveHierarchy = (m: MemberContext) => (basePermissions(m) & Flags.ADMINISTRATOR) !== 0n;
+export const aboveHierarchy = (m: MemberContext) => (basePermissions(m) & Flags.ADMINISTRATOR) !== 0n;
 
 /** Role hierarchy: a role may be managed (edited, deleted, assigned, removed) only from above it. */
 export function canManageRole(actor: MemberContext, rolePosition: number): boolean {

@@ -9,7 +9,11 @@ import { registerOriginPolicy } from './plugins/origin.ts';
 import { registerRateLimit } from './plugins/rate-limit.ts';
 import { registerSession } from './plugins/session.ts';
 import { authRoutes } from './routes/auth/routes.ts';
+import { channelRoutes } from './routes/channels/routes.ts';
 import { healthRoutes } from './routes/health/routes.ts';
+import { moderationRoutes } from './routes/moderation/routes.ts';
+import { roleRoutes } from './routes/roles/routes.ts';
+import { serverRoutes } from './routes/servers/routes.ts';
 import { ErrorBody, User } from './schemas.ts';
 
 export type ApiDeps = Omit<Resources, 'close'>;
@@ -44,6 +48,10 @@ export async function buildApp(deps: ApiDeps, options: Pick<FastifyServerOptions
 
   await healthRoutes(app, deps);
   await authRoutes(app, deps);
+  await channelRoutes(app, deps);
+  await serverRoutes(app, deps);
+  await roleRoutes(app, deps);
+  await moderationRoutes(app, deps);
 
   app.get('/api/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
   return app;

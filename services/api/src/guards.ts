@@ -23,7 +23,8 @@ export interface ChannelAccess extends ServerAccess {
 
 export const NOT_A_MEMBER = 'You are not a member of this server';
 
-function require(permissions: bigint, needed: bigint) {
+/** 403 naming the missing flags unless `permissions` hold all of `needed`. */
+export function demand(permissions: bigint, needed: bigint) {
   if (!has(permissions, needed)) throw forbidden(`Missing permission: ${flagNames(needed & ~permissions).join(', ')}`);
 }
 
@@ -35,7 +36,7 @@ export function guards(sql: Db) {
     if (!found) throw notFound('Server');
     if (!found.member) throw forbidden(NOT_A_MEMBER);
     const permissions = basePermissions(found.member);
-    require(permissions, needed);
+    demand(permissions, needed);
     return { server: found.server, member: found.member, permissions };
   }
 
@@ -49,7 +50,7 @@ export function guards(sql: Db) {
       if (!channel) throw notFound('Channel');
       const { server, member: m } = await member(channel.server_id, userId);
       const permissions = channelPermissions(m, server.id, channel.overrides);
-      require(permissions, Flags.VIEW_CHANNEL | needed);
+      demand(permissions, Flags.VIEW_CHANNEL | needed);
       return { server, member: m, channel, permissions };
     },
   };

@@ -51,9 +51,11 @@ export const Server = Type.Object({
   joined_at: Type.Optional(Timestamp),
 });
 
-export const ChannelTypeName = Type.Union(
-  ['text', 'voice', 'category', 'announcement', 'forum', 'media', 'thread', 'private_thread'].map((t) => Type.Literal(t)),
-);
+// Spelled out: a mapped array would make the static type `never` (TypeBox unions need a tuple).
+export const ChannelTypeName = Type.Union([
+  Type.Literal('text'), Type.Literal('voice'), Type.Literal('category'), Type.Literal('announcement'),
+  Type.Literal('forum'), Type.Literal('media'), Type.Literal('thread'), Type.Literal('private_thread'),
+]);
 
 const channelFields = {
   id: Id,

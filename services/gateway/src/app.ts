@@ -4,15 +4,16 @@
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
-import type { ClientToServerEvents, ServerToClientEvents, SocketData } from '@nexusguild/shared/events';
+import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from '@nexusguild/shared/events';
 import { rooms } from '@nexusguild/shared/events';
 import { isAllowedOrigin } from '@nexusguild/shared/origins';
 import { closeRedis, createRedis, tolerateUnawaitedCommands } from '@nexusguild/shared/redis';
 import type { Resources } from '@nexusguild/shared/runtime';
 import { sessionCookieReader } from '@nexusguild/shared/sessions';
+import { roomHandlers } from './handlers/rooms.ts';
 
-export type GatewayServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
-export type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+export type GatewayServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+export type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 export type GatewayDeps = Pick<Resources, 'config' | 'redis' | 'keys' | 'sql'>;
 
 export interface Gateway {
@@ -34,7 +35,7 @@ function releaseHandshake(socket: GatewaySocket) {
   socket.handshake.headers = {};
 }
 
-export function createGateway(httpServer: HttpServer, { config, redis, keys }: GatewayDeps): Gateway {
+export function createGateway(httpServer: HttpServer, { config, redis, keys, sql }: GatewayDeps): Gateway {
   // Adapter traffic must not wait for auto-pipelining: it would also reorder it behind QUIT at
   // shutdown. The adapter never awaits publish/subscribe: an outage must not crash the gateway.
   const adapterClient = () => tolerateUnawaitedCommands(createRedis(config.redisUrl, { enableAutoPipelining: false }));
@@ -64,8 +65,10 @@ export function createGateway(httpServer: HttpServer, { config, redis, keys }: G
     );
   });
 
+  const attachRoomHandlers = roomHandlers(io, sql);
   io.on('connection', (socket: GatewaySocket) => {
     socket.join([rooms.user(socket.data.userId), rooms.session(socket.data.sid)]);
+    attachRoomHandlers(socket);
   });
 
   return {

@@ -9,6 +9,8 @@ const DEPENDENCY_DOWN = new Set([
   'CONNECTION_ENDED', 'CONNECTION_DESTROYED', '57P01', '57P03', '53300',
 ]);
 
+const NUMERIC_OUT_OF_RANGE = '22003';
+
 function isDependencyDown(err: FastifyError & { name?: string }): boolean {
   return DEPENDENCY_DOWN.has(err.code) || err.name === 'MaxRetriesPerRequestError' || /Connection is closed/.test(err.message);
 }
@@ -33,6 +35,8 @@ export function registerErrorHandling(app: FastifyInstance) {
       const message = first ? `${first.field} ${first.message}` : 'Invalid request';
       return reply.status(400).send({ error: message, details });
     }
+    // An id of 20 digits passes the schema but can exceed int8: no such row can exist.
+    if (err.code === NUMERIC_OUT_OF_RANGE) return reply.status(400).send({ error: 'A number in the request is out of range' });
     const status = err.statusCode ?? 500;
     if (status === 429) {
       return reply.status(429).send({ error: 'Too many requests, slow down' });

@@ -114,3 +114,15 @@ t.test('with rate limiting disabled (the test default) there is never a 429', as
   }
   t.same([...regs], [400]);
 });
+
+t.test('joining by invite is limited, so codes cannot be brute-forced', async (t) => {
+  const env = await setup(t, { RATE_LIMIT_ENABLED: 'true' });
+  const { cookie } = await env.register();
+  for (let i = 1; i <= limits.joinServer.max; i++) {
+    const res = await env.request('POST', '/api/servers/join', { cookie, json: { code: `GUESS${i}` } });
+    t.equal(res.status, 404, `guess ${i}`);
+  }
+  const limited = await env.request('POST', '/api/servers/join', { cookie, json: { code: 'GUESSMORE' } });
+  t.equal(limited.status, 429);
+  t.ok(Number(limited.headers['retry-after']) > 0, 'Retry-After');
+});

@@ -8,6 +8,9 @@ import type { RedisKeys } from '@nexusguild/shared/redis';
 export const limits = {
   login: { max: 10, timeWindow: '1 minute' },
   register: { max: 5, timeWindow: '1 minute' },
+  /** Invite codes are guessable only by brute force; this keeps it slow. */
+  joinServer: { max: 20, timeWindow: '1 minute' },
+  createServer: { max: 10, timeWindow: '1 minute' },
 };
 
 export async function registerRateLimit(app: FastifyInstance, enabled: boolean, redis: Redis, keys: RedisKeys) {

@@ -7,16 +7,8 @@ import { hashPassword, verifyPassword } from '../../passwords.ts';
 import { limits } from '../../plugins/rate-limit.ts';
 import { startSession } from '../../plugins/session.ts';
 import { presentUser } from '../../present.ts';
+import { trimFields } from '../../trim.ts';
 import * as schema from './schema.ts';
-
-/** Trims text fields before validation so " alice " registers as "alice". */
-function trimFields(...fields: string[]) {
-  return async (request: { body: unknown }) => {
-    const body = request.body as Record<string, unknown> | null;
-    if (!body || typeof body !== 'object') return;
-    for (const f of fields) if (typeof body[f] === 'string') body[f] = (body[f] as string).trim();
-  };
-}
 
 export async function authRoutes(app: App, { sql, ids, publisher }: ApiDeps) {
   const users = usersRepo(sql);

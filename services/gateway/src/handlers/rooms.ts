@@ -1,0 +1,166 @@
+// Owns server and channel room membership on this gateway: every join_server / join_channel is
+// checked against Postgres (membership; VIEW_CHANNEL after overrides) before the socket enters the
+// room, and `recheck_access` (sent by the API after an override or role change) pulls this
+// gateway's sockets out of the channel rooms they may no longer view. Kick, ban, leave and
+// deletion need nothing here: the API makes the sockets leave through the adapter.
+import type { Db } from '@nexusguild/shared/db/index';
+import { RECHECK_ACCESS, rooms, type Ack } from '@nexusguild/shared/events';
+import { isId } from '@nexusguild/shared/ids';
+import { Flags, channelPermissions, has } from '@nexusguild/shared/permissions';
+import { accessRepo, type GuardedChannel } from '@nexusguild/shared/repos/access';
+import type { GatewayServer, GatewaySocket } from '../app.ts';
+
+/** Per socket and kind, so a client cannot grow the adapter's room maps without bound. */
+export const MAX_ROOMS = { server: 1000, channel: 1000 } as const;
+
+const NOT_A_MEMBER = 'You are not a member of this server';
+const MAX_BIGINT = 2n ** 63n - 1n; // a longer id is well-formed but cannot exist (Postgres BIGINT)
+
+type Kind = keyof typeof MAX_ROOMS;
+
+/** The id a client passed: a bare string, or an object carrying `serverId`/`channelId` or `id`. */
+function idOf(arg: unknown, key: 'serverId' | 'channelId'): string | null {
+  const value = typeof arg === 'object' && arg !== null ? ((arg as Record<string, unknown>)[key] ?? (arg as Record<string, unknown>).id) : arg;
+  return isId(value) ? value : null;
+}
+
+const exists = (id: string) => BigInt(id) <= MAX_BIGINT;
+
+/** A join whose check is still running; a leave of the same room meanwhile cancels it. */
+interface Pending {
+  room: string;
+  kind: Kind;
+  left: boolean;
+}
+
+export function roomHandlers(io: GatewayServer, sql: Db) {
+  const access = accessRepo(sql);
+  // Bumped when a recheck arrives. A join whose check read Postgres before that recheck's change
+  // committed could otherwise enter a room after the recheck looked at it: it checks again.
+  let rechecks = 0;
+
+  io.on(RECHECK_ACCESS, (serverId) => {
+    rechecks += 1;
+    if (!isId(serverId)) return;
+    recheck(serverId).catch((err: Error) => console.warn(`recheck_access ${serverId} failed: ${err.message}`));
+  });
+
+  /** Makes this gateway's sockets leave the channel rooms of `serverId` they may no longer view. */
+  async function recheck(serverId: string): Promise<void> {
+    const nsp = io.of('/');
+    const channels = await access.channels(serverId, { threads: true });
+    const inRooms = new Map<string, GuardedChannel[]>(); // local socket id → its channel rooms here
+    for (const channel of channels) {
+      for (const socketId of nsp.adapter.rooms.get(rooms.channel(channel.id)) ?? []) {
+        const joined = inRooms.get(socketId);
+        if (joined) joined.push(channel);
+        else inRooms.set(socketId, [channel]);
+      }
+    }
+    const userIds = new Set([...inRooms.keys()].flatMap((id) => nsp.sockets.get(id)?.data.userId ?? []));
+    if (!userIds.size) return;
+    const found = await access.members(serverId, [...userIds]);
+    for (const [socketId, joined] of inRooms) {
+      const socket = nsp.sockets.get(socketId);
+      if (!socket) continue; // disconnected meanwhile
+      const member = found?.members.get(socket.data.userId);
+      if (!member) socket.leave(rooms.server(serverId));
+      for (const channel of joined) {
+        if (!member || !has(channelPermissions(member, serverId, channel.overrides), Flags.VIEW_CHANNEL)) {
+          socket.leave(rooms.channel(channel.id));
+        }
+      }
+    }
+  }
+
+  /** Null when `userId` may be in the server's room, else why not. */
+  async function mayJoinServer(serverId: string, userId: string): Promise<string | null> {
+    const found = exists(serverId) ? await access.member(serverId, userId) : null;
+    if (!found) return 'Server not found';
+    return found.member ? null : NOT_A_MEMBER;
+  }
+
+  /** Null when `userId` may be in the channel's room (a member who can view it), else why not. */
+  async function mayJoinChannel(channelId: string, userId: string): Promise<string | null> {
+    const channel = exists(channelId) ? await access.channel(channelId) : null;
+    if (!channel) return 'Channel not found';
+    const found = await access.member(channel.server_id, userId);
+    if (!found?.member) return NOT_A_MEMBER;
+    const permissions = channelPermissions(found.member, channel.server_id, channel.overrides);
+    return has(permissions, Flags.VIEW_CHANNEL) ? null : 'Missing permission: VIEW_CHANNEL';
+  }
+
+  return function attach(socket: GatewaySocket): void {
+    const pending = new Set<Pending>();
+
+    // Every leave goes through socket.leave: the client's own, and the adapter applying the API's
+    // forced leaves (kick, ban, leave) to each socket of the user, whether in the room or not.
+    // A join still checking must not land after it, or a kicked user could race back in.
+    const leave = socket.leave.bind(socket);
+    socket.leave = (room: string) => {
+      for (const p of pending) if (p.room === room) p.left = true;
+      return leave(room);
+    };
+
+    const count = (kind: Kind) => {
+      let n = 0;
+      for (const room of socket.rooms) if (room.startsWith(`${kind}:`)) n += 1;
+      for (const p of pending) if (p.kind === kind) n += 1;
+      return n;
+    };
+
+    /** Checks, then joins; null on success, else the refusal. Never throws. */
+    async function join(kind: Kind, room: string, check: () => Promise<string | null>): Promise<string | null> {
+      if (socket.rooms.has(room)) return null;
+      if (count(kind) >= MAX_ROOMS[kind]) return `Too many ${kind} rooms (at most ${MAX_ROOMS[kind]})`;
+      for (let attempt = 0; attempt < 3; attempt += 1) {
+        const p: Pending = { room, kind, left: false };
+        const seen = rechecks;
+        pending.add(p);
+        let refusal: string | null;
+        try {
+          refusal = await check();
+        } catch {
+          return 'Service unavailable';
+        } finally {
+          pending.delete(p);
+        }
+        if (refusal) return refusal;
+        if (p.left) return 'Left the room before the join completed';
+        if (socket.disconnected) return null; // joining now would leave a ghost entry in the adapter
+        if (seen === rechecks) {
+          socket.join(room);
+          return null;
+        }
+      }
+      return 'Service unavailable'; // access kept changing under the check; the client may retry
+    }
+
+    const reply = (ack: unknown, refusal: string | null) => {
+      if (typeof ack === 'function') (ack as Ack)(refusal ? { ok: false, error: refusal } : { ok: true });
+    };
+
+    socket.on('join_server', async (arg: unknown, ack?: unknown) => {
+      const id = idOf(arg, 'serverId');
+      reply(ack, id ? await join('server', rooms.server(id), () => mayJoinServer(id, socket.data.userId)) : 'Invalid id');
+    });
+
+    socket.on('join_channel', async (arg: unknown, ack?: unknown) => {
+      const id = idOf(arg, 'channelId');
+      reply(ack, id ? await join('channel', rooms.channel(id), () => mayJoinChannel(id, socket.data.userId)) : 'Invalid id');
+    });
+
+    // Leaving needs no check; leaving a room one is not in is a no-op.
+    socket.on('leave_server', (arg: unknown, ack?: unknown) => {
+      const id = idOf(arg, 'serverId');
+      if (id) socket.leave(rooms.server(id));
+      reply(ack, null);
+    });
+
+    socket.on('leave_channel', (arg: unknown, ack?: unknown) => {
+      const id = idOf(arg, 'channelId');
+      if (id) socket.leave(rooms.channel(id));
+      reply(ack, null);
+    });
+  };
+}
