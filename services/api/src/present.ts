@@ -1,13 +1,11 @@
 // Presenters: the only place database rows become the JSON of the client guide.
 import type { ChannelRow } from '@nexusguild/shared/repos/access';
 import type { OverrideRow, ReadCounts } from '@nexusguild/shared/repos/channels';
-import type { UserRow } from '@nexusguild/shared/repos/users';
 import type { RoleRow } from '@nexusguild/shared/repos/roles';
-import type { InviteRow, MemberRow, ServerRow } from '@nexusguild/shared/repos/servers';
-import type { BanRow } from '@nexusguild/shared/repos/servers';
-import type { BanObject } from '@nexusguild/shared/wire';
+import type { BanRow, InviteRow, MemberRow, ServerRow } from '@nexusguild/shared/repos/servers';
+import type { UserRow } from '@nexusguild/shared/repos/users';
 import {
-  CHANNEL_TYPE_INT, type ChannelListItem, type ChannelObject, type ChannelType, type InviteObject, type MemberObject, type OverrideObject,
+  CHANNEL_TYPE_INT, type BanObject, type ChannelListItem, type ChannelObject, type ChannelType, type InviteObject, type MemberObject, type OverrideObject,
   type RoleObject, type ServerObject, type UserObject,
 } from '@nexusguild/shared/wire';
 

@@ -7,7 +7,7 @@ import { hashPassword, verifyPassword } from '../../passwords.ts';
 import { limits } from '../../plugins/rate-limit.ts';
 import { startSession } from '../../plugins/session.ts';
 import { presentUser } from '../../present.ts';
-import { trimFields } from '../../trim.ts';
+import { trimFields } from '../../body.ts';
 import * as schema from './schema.ts';
 
 export async function authRoutes(app: App, { sql, ids, publisher }: ApiDeps) {

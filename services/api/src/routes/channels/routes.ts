@@ -13,7 +13,7 @@ import type { App, ApiDeps } from '../../app.ts';
 import { badRequest, forbidden, notFound } from '../../errors.ts';
 import { guards, type ServerAccess } from '../../guards.ts';
 import { presentChannel, presentChannelListItem, presentOverride } from '../../present.ts';
-import { trimFields } from '../../trim.ts';
+import { trimFields } from '../../body.ts';
 import * as schema from './schema.ts';
 
 /** Creatable types by name and by the guide's integer; threads come from messages instead. */

@@ -11,13 +11,8 @@ import { badRequest, forbidden, notFound } from '../../errors.ts';
 import { guards } from '../../guards.ts';
 import { presentBan } from '../../present.ts';
 import { guildPublishing } from '../../publish.ts';
-import { trimFields } from '../../trim.ts';
+import { defaultBody, trimFields } from '../../body.ts';
 import * as schema from './schema.ts';
-
-/** A POST without a body means "all defaults", not a 400 for a body that is not an object. */
-async function defaultBody(request: { body: unknown }) {
-  request.body ??= {};
-}
 
 export async function moderationRoutes(app: App, { sql, publisher }: ApiDeps) {
   const servers = serversRepo(sql);

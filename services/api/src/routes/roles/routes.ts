@@ -10,13 +10,8 @@ import type { App, ApiDeps } from '../../app.ts';
 import { badRequest, forbidden, notFound } from '../../errors.ts';
 import { guards } from '../../guards.ts';
 import { presentRole } from '../../present.ts';
-import { trimFields } from '../../trim.ts';
+import { defaultBody, trimFields } from '../../body.ts';
 import * as schema from './schema.ts';
-
-/** A POST without a body means "all defaults", not a 400 for a body that is not an object. */
-async function defaultBody(request: { body: unknown }) {
-  request.body ??= {};
-}
 
 const BELOW_TOP_ROLE = 'You can only manage roles below your highest role';
 const NO_ESCALATION = 'You cannot grant permissions you do not have';

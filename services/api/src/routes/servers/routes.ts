@@ -9,7 +9,7 @@ import { demand, guards } from '../../guards.ts';
 import { presentInvite, presentMember, presentServer } from '../../present.ts';
 import { limits } from '../../plugins/rate-limit.ts';
 import { guildPublishing, serverRooms } from '../../publish.ts';
-import { trimFields } from '../../trim.ts';
+import { trimFields } from '../../body.ts';
 import * as schema from './schema.ts';
 
 export async function serverRoutes(app: App, { sql, ids, publisher }: ApiDeps) {
