@@ -190,27 +190,31 @@ t.test('infra/haproxy.cfg routes as designed', async (t) => {
     const end = rest.search(/^\S/m);
     return end === -1 ? rest : rest.slice(0, end);
   };
+  // `npm run cluster` points the same file at local processes through "${NG_*-default}"
+  // variables; the defaults are what docker-compose.yml gets.
+  const addr = (variable: string, fallback: string) => `"\\$\\{${variable}-${fallback}\\}"`;
   const defaults = section('defaults');
-  t.match(defaults, /^\s+option redispatch$/m);
+  t.match(defaults, /^\s+option redispatch( 1)?$/m);
   t.match(defaults, /^\s+timeout tunnel 1h$/m);
   t.match(defaults, /^\s+default-server .*init-addr last,libc,none/m);
 
   const frontend = section('frontend public');
-  t.match(frontend, /^\s+bind :3000$/m);
+  t.match(frontend, new RegExp(`^\\s+bind ${addr('NG_PUBLIC_BIND', ':3000')}$`, 'm'));
+  t.match(frontend, /^\s+http-request deny .*\/metrics/m, '/metrics is internal');
   t.match(frontend, /path_beg \/socket\.io\//);
   t.match(frontend, /path_beg \/api\/ \/uploads\//);
 
   const api = section('backend api');
   t.match(api, /^\s+balance roundrobin$/m);
   t.match(api, /uri \/readyz/);
-  t.match(api, /^\s+server api1 api1:3000/m);
-  t.match(api, /^\s+server api2 api2:3000/m);
+  t.match(api, new RegExp(`^\\s+server api1 ${addr('NG_API1', 'api1:3000')}`, 'm'));
+  t.match(api, new RegExp(`^\\s+server api2 ${addr('NG_API2', 'api2:3000')}`, 'm'));
 
   const gateways = section('backend gateways');
   t.match(gateways, /^\s+cookie \S+ insert/m, 'cookie-sticky for long-polling');
   t.match(gateways, /uri \/readyz/);
-  t.match(gateways, /^\s+server gateway1 gateway1:3000 .*cookie gateway1/m);
-  t.match(gateways, /^\s+server gateway2 gateway2:3000 .*cookie gateway2/m);
+  t.match(gateways, new RegExp(`^\\s+server gateway1 ${addr('NG_GATEWAY1', 'gateway1:3000')} .*cookie gateway1`, 'm'));
+  t.match(gateways, new RegExp(`^\\s+server gateway2 ${addr('NG_GATEWAY2', 'gateway2:3000')} .*cookie gateway2`, 'm'));
 
   if (!hasTool(t, 'haproxy', ['-v'])) return;
   const check = run('haproxy', ['-c', '-f', 'infra/haproxy.cfg']);
@@ -218,4 +222,54 @@ t.test('infra/haproxy.cfg routes as designed', async (t) => {
   // The only acceptable warnings: compose hostnames that do not resolve outside the cluster.
   const warnings = check.stderr.split('\n').filter((l) => /\[(WARNING|ALERT)\]/.test(l));
   t.same(warnings.filter((l) => !/could not resolve address '(api|gateway)\d+'/.test(l)), [], 'no other warnings');
+});
+
+interface K8sObject {
+  kind: string;
+  metadata?: { name?: string; annotations?: Record<string, string> };
+  spec?: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- manifests are read as plain JSON
+  data?: Record<string, string>;
+  resources?: string[];
+}
+
+t.test('infra/k8s manifests describe every tier', async (t) => {
+  // PyYAML comes with docker-compose v1 (it is Python): parse with the interpreter it runs on.
+  if (!hasTool(t, 'docker-compose', ['version'])) return;
+  const python = /^#!\s*(\S+)/.exec(readFileSync(run('sh', ['-c', 'command -v docker-compose']).stdout.trim(), 'utf8'))?.[1] ?? 'python3';
+  const script = 'import glob, json, sys, yaml; json.dump({f: [d for d in yaml.safe_load_all(open(f)) if d] for f in sorted(glob.glob("infra/k8s/*.yaml"))}, sys.stdout)';
+  const res = spawnSync(python, ['-c', script], { cwd: root, encoding: 'utf8' });
+  t.equal(res.status, 0, 'every manifest parses as YAML', { stderr: res.stderr });
+  if (res.status !== 0) return;
+  const files = JSON.parse(res.stdout) as Record<string, K8sObject[]>;
+  const objects = Object.values(files).flat();
+  const find = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata?.name === name);
+
+  const kustomization = files['infra/k8s/kustomization.yaml']?.[0];
+  t.same([...(kustomization?.resources ?? [])].sort(), Object.keys(files).map((f) => f.slice('infra/k8s/'.length)).filter((f) => f !== 'kustomization.yaml').sort(), 'kustomization lists every manifest');
+
+  const settings = find('ConfigMap', 'nexusguild')?.data ?? {};
+  const cfg = loadConfig({ ...settings, SESSION_SECRET: SECRET, S3_ENDPOINT: 'https://s3.example.com' }, () => {});
+  t.equal(cfg.nodeEnv, 'production');
+  t.equal(cfg.trustProxy, true, 'trusts the ingress');
+  t.equal(cfg.workerId, null, 'pods lease their snowflake ids');
+
+  for (const tier of ['api', 'gateway', 'worker']) {
+    const deployment = find('Deployment', tier);
+    t.ok(deployment, `Deployment ${tier}`);
+    const pod = deployment?.spec?.template?.spec;
+    const container = pod?.containers?.[0];
+    t.match((container?.command ?? []).join(' '), `services/${tier}/src/main.ts`, `${tier} runs its own entry point`);
+    t.equal(container?.readinessProbe?.httpGet?.path, '/readyz', `${tier} readiness on /readyz`);
+    t.ok(pod?.terminationGracePeriodSeconds > 10, `${tier} grace period outlasts the 10 s shutdown timeout`);
+    t.ok(find('HorizontalPodAutoscaler', tier)?.spec?.scaleTargetRef?.name === tier, `HPA for ${tier}`);
+    t.ok(find('PodDisruptionBudget', tier), `PDB for ${tier}`);
+  }
+  t.ok(find('Service', 'api') && find('Service', 'gateway'), 'Services for api and gateway');
+
+  const ingresses = objects.filter((o) => o.kind === 'Ingress');
+  const routes = ingresses.flatMap((i) => i.spec.rules.flatMap((r: any) => r.http.paths.map((p: any) => [p.path, p.backend.service.name]))); // eslint-disable-line @typescript-eslint/no-explicit-any
+  t.same(routes.sort(), [['/api', 'api'], ['/socket.io', 'gateway'], ['/uploads', 'api']], 'routes /api, /uploads and /socket.io only (no /metrics)');
+  const gatewayIngress = find('Ingress', 'gateway')?.metadata?.annotations ?? {};
+  t.ok(Number(gatewayIngress['nginx.ingress.kubernetes.io/proxy-read-timeout']) >= 3600, 'websockets may stay open');
+  t.equal(gatewayIngress['nginx.ingress.kubernetes.io/affinity'], 'cookie', 'sticky for long-polling');
 });

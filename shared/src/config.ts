@@ -23,6 +23,8 @@ export interface Config {
   /** Fixed snowflake worker id (0–1023); null means claim one from Redis at boot. */
   workerId: number | null;
   logLevel: string;
+  /** Port of the worker's /metrics, /healthz and /readyz server (the API and gateway use `port`). */
+  metricsPort: number;
 }
 
 export class ConfigError extends Error {}
@@ -130,6 +132,7 @@ export function loadConfig(env: Env = process.env, warn: (msg: string) => void =
     maxUploadBytes: int(env, 'MAX_UPLOAD_BYTES', 25 * 1024 * 1024, 1, 5 * 1024 * 1024 * 1024),
     workerId: workerIdRaw ? int(env, 'WORKER_ID', 0, 0, 1023) : null,
     logLevel: str(env, 'LOG_LEVEL', production ? 'info' : 'warn'),
+    metricsPort: int(env, 'METRICS_PORT', 9464, 0, 65535),
   };
 }
 

@@ -5,6 +5,7 @@ import { Emitter } from '@socket.io/redis-emitter';
 import type { Redis } from 'ioredis';
 import type { EventName, EventPayload, ServerToClientEvents } from './events.ts';
 import { RECHECK_ACCESS, rooms } from './events.ts';
+import { eventsPublished } from './metrics.ts';
 import { tolerateUnawaitedCommands, type RedisKeys } from './redis.ts';
 
 export interface Publisher {
@@ -28,6 +29,7 @@ export function createPublisher(redis: Redis, keys: RedisKeys): Publisher {
   const emitter = new Emitter<ServerToClientEvents>(tolerateUnawaitedCommands(redis), { key: keys.socketio });
   return {
     emit(room, event, payload) {
+      eventsPublished.inc({ event });
       // The emitter's typing wants a spread tuple; the payload type is already checked above.
       (emitter.to(room) as unknown as { emit(e: string, p: unknown): void }).emit(event, payload);
     },

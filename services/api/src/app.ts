@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
 import type { Resources } from '@nexusguild/shared/runtime';
 import { registerErrorHandling } from './plugins/errors.ts';
+import { registerMetrics } from './plugins/metrics.ts';
 import { registerOriginPolicy } from './plugins/origin.ts';
 import { registerRateLimit } from './plugins/rate-limit.ts';
 import { registerSession } from './plugins/session.ts';
@@ -37,6 +38,7 @@ export async function buildApp(deps: ApiDeps, options: Pick<FastifyServerOptions
   app.removeContentTypeParser('text/plain');
 
   registerErrorHandling(app);
+  registerMetrics(app); // /metrics and request latency, before any route so every route is timed
   registerOriginPolicy(app, config.corsOrigins);
   app.addSchema(ErrorBody);
   app.addSchema(User);

@@ -11,6 +11,7 @@ import { closeRedis, createRedis, tolerateUnawaitedCommands } from '@nexusguild/
 import type { Resources } from '@nexusguild/shared/runtime';
 import { sessionCookieReader } from '@nexusguild/shared/sessions';
 import { roomHandlers } from './handlers/rooms.ts';
+import { instrumentGateway } from './metrics.ts';
 
 export type GatewayServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 export type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
@@ -64,6 +65,8 @@ export function createGateway(httpServer: HttpServer, { config, redis, keys, sql
       () => next(new Error('Service unavailable')),
     );
   });
+
+  instrumentGateway(io); // metrics: connected sockets and received events
 
   const attachRoomHandlers = roomHandlers(io, sql);
   io.on('connection', (socket: GatewaySocket) => {

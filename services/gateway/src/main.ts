@@ -1,6 +1,7 @@
 // Entry point of a standalone gateway process (`npm run start:gateway`, one of M behind the proxy).
 import { createServer } from 'node:http';
 import { loadConfigOrExit } from '@nexusguild/shared/config';
+import { writeMetrics } from '@nexusguild/shared/metrics';
 import { createSql } from '@nexusguild/shared/db/index';
 import { closeRedis, createRedis, redisKeys } from '@nexusguild/shared/redis';
 import { onShutdown } from '@nexusguild/shared/shutdown';
@@ -10,8 +11,10 @@ const config = loadConfigOrExit();
 const redis = createRedis(config.redisUrl);
 const sql = createSql(config.databaseUrl);
 
-// Liveness and readiness for the load balancer; socket.io answers /socket.io/ itself.
+// Liveness and readiness for the load balancer, /metrics for Prometheus (HAProxy and the Ingress
+// send only /socket.io/ here, so /metrics stays internal); socket.io answers /socket.io/ itself.
 const server = createServer((req, res) => {
+  if (req.url === '/metrics') return writeMetrics(res);
   if (req.url === '/healthz') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
   if (req.url === '/readyz') {
     redis.ping().then(

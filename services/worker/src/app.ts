@@ -4,6 +4,7 @@ import { Worker, type Job } from 'bullmq';
 import { QUEUE, bullConnection, type JobName, type JobPayloads } from '@nexusguild/shared/jobs';
 import type { Resources } from '@nexusguild/shared/runtime';
 import { reportOutages } from '@nexusguild/shared/redis';
+import { measureJob } from './metrics.ts';
 
 export type WorkerDeps = Omit<Resources, 'close'>;
 type Handlers = { [N in JobName]?: (data: JobPayloads[N], deps: WorkerDeps) => Promise<void> };
@@ -22,15 +23,18 @@ export function startWorker(deps: WorkerDeps, { concurrency = 8 } = {}): JobWork
     QUEUE,
     async (job: Job) => {
       const handler = handlers[job.name as JobName] as ((data: unknown, deps: WorkerDeps) => Promise<void>) | undefined;
-      if (!handler) throw new Error(`no handler for job "${job.name}"`);
-      await handler(job.data, deps);
+      // Unknown names share one label value: a stray producer must not grow the series.
+      if (!handler) return measureJob('unknown', () => Promise.reject(new Error(`no handler for job "${job.name}"`)));
+      await measureJob(job.name, () => handler(job.data, deps));
     },
     { connection: bullConnection(deps.config.redisUrl), prefix: deps.keys.bullPrefix, concurrency },
   );
   reportOutages(worker, 'job worker'); // BullMQ retries connection trouble; the process stays up
   return {
     worker,
-    // Finishes active jobs (BullMQ waits for them) and stops taking new ones.
+    // Stops taking jobs and waits for the active ones to finish. A job still running when the
+    // process's shutdown timeout ends it keeps its lock until the lock expires; BullMQ then
+    // counts it stalled and another worker runs it again (jobs are idempotent).
     close: () => worker.close(),
   };
 }

@@ -3,13 +3,18 @@ import { loadConfigOrExit } from '@nexusguild/shared/config';
 import { openResources } from '@nexusguild/shared/runtime';
 import { onShutdown } from '@nexusguild/shared/shutdown';
 import { startWorker } from './app.ts';
+import { startMetricsServer } from './metrics.ts';
 
 const config = loadConfigOrExit();
 const resources = await openResources(config);
 const worker = startWorker(resources);
 await worker.worker.waitUntilReady();
-console.log('worker ready');
+// Ready while the worker loop runs and Redis (where the jobs are) answers.
+const ready = async () => worker.worker.isRunning() && (await resources.redis.ping()) === 'PONG';
+const metrics = await startMetricsServer(config.metricsPort, config.host, ready);
+console.log(`worker ready (metrics on ${config.host}:${config.metricsPort})`);
 onShutdown(console, async () => {
-  await worker.close();
+  await worker.close(); // stops taking jobs, waits for the active ones
+  await new Promise<void>((resolve) => metrics.close(() => resolve()));
   await resources.close();
 });
