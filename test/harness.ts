@@ -2,10 +2,12 @@
 // template), its own Redis key prefix, its own S3 bucket, and a real API + gateway listening on a
 // loopback port. Nothing is mocked. Helpers await events; none sleeps.
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Test } from 'tap';
 import { io as ioClient, type Socket as ClientSocket } from 'socket.io-client';
 import { loadConfig, type Config } from '@nexusguild/shared/config';
-import type { ClientToServerEvents, EventName, EventPayload, ServerToClientEvents } from '@nexusguild/shared/events';
+import { rooms, type ClientToServerEvents, type EventName, type EventPayload, type ServerToClientEvents } from '@nexusguild/shared/events';
 import { openResources, type Resources } from '@nexusguild/shared/runtime';
 import { buildApp, type App } from '@nexusguild/api';
 import { createGateway, type Gateway } from '@nexusguild/gateway';
@@ -43,6 +45,7 @@ function templateDatabase(): Promise<string> {
 }
 
 let userCounter = 0;
+let flushCounter = 0;
 
 export class TestEnv {
   private sockets: TestSocket[] = [];
@@ -100,6 +103,17 @@ export class TestEnv {
     });
   }
 
+  /**
+   * Resolves once everything published before it has reached `sockets` (each a socket of `userId`):
+   * a marker emitted to the user's personal room travels the same Redis path after the earlier emits.
+   */
+  async flush(sockets: TestSocket | TestSocket[], userId: string): Promise<void> {
+    const marker = `flush${(flushCounter += 1)}`;
+    const got = [sockets].flat().map((s) => nextEvent(s, 'channel_read', { filter: (p) => p.channelId === marker }));
+    this.resources.publisher.emit(rooms.user(userId), 'channel_read', { channelId: marker });
+    await Promise.all(got);
+  }
+
   private closing: Promise<void> | null = null;
 
   /** Closes everything this env opened; a second call waits for the first. */
@@ -154,6 +168,33 @@ export async function setup(t: Test, env: Record<string, string> = {}, { databas
   return testEnv;
 }
 
+export interface ExtraGateway {
+  gateway: Gateway;
+  /** A socket.io client of this gateway over a real websocket; resolves on connect, rejects with the connect_error. */
+  connect(cookie: string): Promise<TestSocket>;
+}
+
+/** Another gateway on `resources` (as another process would be), on its own port; it and its sockets close when `t` ends. */
+export async function startGateway(t: Test, resources: Resources): Promise<ExtraGateway> {
+  const server = createServer();
+  const gateway = createGateway(server, resources);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const clients: TestSocket[] = [];
+  t.teardown(async () => {
+    for (const c of clients) c.close();
+    await gateway.close(); // closes the server too
+  });
+  const connect = (cookie: string) =>
+    new Promise<TestSocket>((resolve, reject) => {
+      const socket: TestSocket = ioClient(url, { transports: ['websocket'], reconnection: false, forceNew: true, extraHeaders: { cookie } });
+      clients.push(socket);
+      socket.once('connect', () => resolve(socket));
+      socket.once('connect_error', reject);
+    });
+  return { gateway, connect };
+}
+
 /**
  * Resolves with the next `event` on `socket` that passes `filter`; rejects after `timeoutMs`.
  * Register it before triggering the action that should cause the event.
@@ -190,4 +231,18 @@ export function disconnected(socket: TestSocket, timeoutMs = 3000): Promise<stri
       resolve(reason);
     });
   });
+}
+
+/** Records every `event` a socket receives, in order, into the returned array. */
+export function record<E extends EventName>(socket: TestSocket, event: E): EventPayload<E>[] {
+  const seen: EventPayload<E>[] = [];
+  (socket as unknown as { on(e: string, l: (p: EventPayload<E>) => void): void }).on(event, (p) => seen.push(p));
+  return seen;
+}
+
+/** Asserts an error reply: `status`, a string `error` in the body, matching `error` when given. */
+export function assertError(t: Test, res: Reply, status: number, error?: string | RegExp, what = ''): void {
+  t.equal(res.status, status, `status ${status} ${what}`.trim());
+  t.type(res.body?.error, 'string', 'an error body');
+  if (error !== undefined) t.match(res.body.error, error);
 }

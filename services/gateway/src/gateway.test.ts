@@ -1,14 +1,12 @@
 // The gateway against a real API, Redis and socket.io clients: handshake authentication from the
 // API's session cookie, personal and session rooms, logout closing exactly that session's sockets,
 // the origin check on upgrades, two gateways on one Redis, and what the gateway keeps per socket.
-import { request as httpRequest, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request as httpRequest } from 'node:http';
 import t from 'tap';
-import { io as ioClient } from 'socket.io-client';
-import { createGateway, type Gateway } from '@nexusguild/gateway';
-import { rooms, type EventName, type EventPayload } from '@nexusguild/shared/events';
+import type { Gateway } from '@nexusguild/gateway';
+import { rooms } from '@nexusguild/shared/events';
 import { SESSION_COOKIE, sessionSigner } from '@nexusguild/shared/sessions';
-import { disconnected, nextEvent, setup, type TestSocket } from '../../../test/harness.ts';
+import { disconnected, nextEvent, record, setup, startGateway, type TestSocket } from '../../../test/harness.ts';
 
 const APP_ORIGIN = 'https://app.example.com';
 const env = await setup(t, { CORS_ORIGINS: APP_ORIGIN });
@@ -23,13 +21,6 @@ function sidOf(cookie: string): string {
 }
 
 const cookieFor = (signedValue: string) => `${SESSION_COOKIE}=${encodeURIComponent(signedValue)}`;
-
-/** Records every `event` a socket receives, in order. */
-function record<E extends EventName>(socket: TestSocket, event: E): EventPayload<E>[] {
-  const seen: EventPayload<E>[] = [];
-  (socket as unknown as { on(e: string, l: (p: EventPayload<E>) => void): void }).on(event, (p) => seen.push(p));
-  return seen;
-}
 
 /** Awaits a connect attempt that must fail; resolves with the connect_error. */
 async function refused(attempt: Promise<TestSocket>): Promise<Error> {
@@ -77,10 +68,8 @@ t.test('handshake', async (t) => {
     const carol = await env.register('carol');
     const c = await env.connect(carol.cookie);
     const seen = record(c, 'server_joined');
-    const sentinel = nextEvent(c, 'channel_read');
     env.resources.publisher.emit([rooms.user(carol.user.id), rooms.session(sidOf(carol.cookie))], 'server_joined', { serverId: '7' });
-    env.resources.publisher.emit(rooms.user(carol.user.id), 'channel_read', { channelId: '8' });
-    await sentinel;
+    await env.flush(c, carol.user.id);
     t.same(seen, [{ serverId: '7' }]);
     c.close();
   });
@@ -232,22 +221,7 @@ t.test('origin check', async (t) => {
 });
 
 t.test('two gateways on the same Redis', async (t) => {
-  const server2 = createServer();
-  const gateway2 = createGateway(server2, env.resources);
-  await new Promise<void>((resolve) => server2.listen(0, '127.0.0.1', resolve));
-  const url2 = `http://127.0.0.1:${(server2.address() as AddressInfo).port}`;
-  const clients: TestSocket[] = [];
-  t.teardown(async () => {
-    for (const c of clients) c.close();
-    await gateway2.close(); // closes server2 too
-  });
-  const connect2 = (cookie: string) =>
-    new Promise<TestSocket>((resolve, reject) => {
-      const socket: TestSocket = ioClient(url2, { transports: ['websocket'], reconnection: false, forceNew: true, extraHeaders: { cookie } });
-      clients.push(socket);
-      socket.once('connect', () => resolve(socket));
-      socket.once('connect_error', reject);
-    });
+  const { gateway: gateway2, connect: connect2 } = await startGateway(t, env.resources);
 
   const dave = await env.register('dave');
   const on1 = await env.connect(dave.cookie);
@@ -258,10 +232,8 @@ t.test('two gateways on the same Redis', async (t) => {
   t.test('one emit reaches the user on both gateways, once each', async (t) => {
     const seen1 = record(on1, 'server_joined');
     const seen2 = record(on2, 'server_joined');
-    const done = Promise.all([nextEvent(on1, 'channel_read'), nextEvent(on2, 'channel_read')]);
     env.resources.publisher.emit(rooms.user(dave.user.id), 'server_joined', { serverId: '5' });
-    env.resources.publisher.emit(rooms.user(dave.user.id), 'channel_read', { channelId: '6' });
-    await done;
+    await env.flush([on1, on2], dave.user.id);
     t.same(seen1, [{ serverId: '5' }]);
     t.same(seen2, [{ serverId: '5' }]);
   });
@@ -314,9 +286,7 @@ t.test('leaveRooms makes a user leave rooms on every socket', async (t) => {
   env.resources.publisher.leaveRooms(frank.user.id, [rooms.server('9')]);
   env.resources.publisher.emit(rooms.server('9'), 'server_joined', { serverId: '9' });
   env.resources.publisher.emit(rooms.server('10'), 'server_joined', { serverId: '10' });
-  const sentinel = Promise.all([nextEvent(f1, 'channel_read'), nextEvent(f2, 'channel_read')]);
-  env.resources.publisher.emit(rooms.user(frank.user.id), 'channel_read', { channelId: '1' });
-  await sentinel;
+  await env.flush([f1, f2], frank.user.id);
   t.same(seen, [{ serverId: '10' }], 'left server:9, still in server:10');
   t.same(seen2, [{ serverId: '10' }]);
   f1.close();

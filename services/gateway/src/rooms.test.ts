@@ -2,62 +2,19 @@
 // join_channel admit members (and VIEW_CHANNEL) only, answer acks, and change nothing when
 // refused; kick, ban, leave, server deletion and a VIEW_CHANNEL-removing change pull the user's
 // sockets out of the rooms on every gateway, and nothing of that server reaches them afterwards.
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import t, { type Test } from 'tap';
-import { io as ioClient } from 'socket.io-client';
-import { createGateway, type Gateway } from '@nexusguild/gateway';
-import { RECHECK_ACCESS, rooms, type EventName, type EventPayload } from '@nexusguild/shared/events';
+import type { Gateway } from '@nexusguild/gateway';
+import { RECHECK_ACCESS, rooms } from '@nexusguild/shared/events';
 import { createSql } from '@nexusguild/shared/db/index';
 import { channelsRepo } from '@nexusguild/shared/repos/channels';
-import { nextEvent, setup, type TestSocket } from '../../../test/harness.ts';
-import { addMember, createGuild, type GuildFixture, type Registered } from '../../../test/guild.ts';
+import { nextEvent, record, setup, startGateway, type TestSocket } from '../../../test/harness.ts';
+import { addMember, createGuild, roomAck, type GuildFixture, type Registered, type RoomAck } from '../../../test/guild.ts';
 import { MAX_ROOMS } from './handlers/rooms.ts';
 
 const env = await setup(t);
 
 // A second gateway on the same Redis and database, as a second process would be.
-const server2 = createServer();
-const gateway2 = createGateway(server2, env.resources);
-await new Promise<void>((resolve) => server2.listen(0, '127.0.0.1', resolve));
-const url2 = `http://127.0.0.1:${(server2.address() as AddressInfo).port}`;
-const clients2: TestSocket[] = [];
-t.teardown(async () => {
-  for (const c of clients2) c.close();
-  await gateway2.close(); // closes server2 too
-});
-
-function connect2(cookie: string): Promise<TestSocket> {
-  return new Promise((resolve, reject) => {
-    const socket: TestSocket = ioClient(url2, { transports: ['websocket'], reconnection: false, forceNew: true, extraHeaders: { cookie } });
-    clients2.push(socket);
-    socket.once('connect', () => resolve(socket));
-    socket.once('connect_error', reject);
-  });
-}
-
-type RoomEvent = 'join_server' | 'leave_server' | 'join_channel' | 'leave_channel';
-type AckReply = { ok: true } | { ok: false; error: string };
-
-/** Emits a room event with an acknowledgement callback and resolves with the reply. */
-function ask(socket: TestSocket, event: RoomEvent, arg: unknown, timeoutMs = 3000): Promise<AckReply> {
-  // Untyped on purpose: tests send malformed arguments too.
-  const untyped = socket as unknown as { emit(e: string, a: unknown, cb: (r: AckReply) => void): void };
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ack for ${event} within ${timeoutMs} ms`)), timeoutMs);
-    untyped.emit(event, arg, (reply) => {
-      clearTimeout(timer);
-      resolve(reply);
-    });
-  });
-}
-
-/** Records every `event` a socket receives, in order. */
-function record<E extends EventName>(socket: TestSocket, event: E): EventPayload<E>[] {
-  const seen: EventPayload<E>[] = [];
-  (socket as unknown as { on(e: string, l: (p: EventPayload<E>) => void): void }).on(event, (p) => seen.push(p));
-  return seen;
-}
+const { gateway: gateway2, connect: connect2 } = await startGateway(t, env.resources);
 
 /** Ids of this gateway's own sockets in `room` (the adapter's local view). */
 const local = (gateway: Gateway, room: string) => [...(gateway.io.of('/').adapter.rooms.get(room) ?? [])].sort();
@@ -83,18 +40,6 @@ function leaves(gateway: Gateway, room: string, socketId: string, timeoutMs = 30
     }, timeoutMs);
     adapter.on('leave-room', listener);
   });
-}
-
-let markers = 0;
-/**
- * Publishes a marker to the user's personal room and awaits it on `sockets`. Everything the API
- * published before it (events, forced leaves) travels the same Redis path, so it has been applied.
- */
-async function flush(user: Registered, sockets: TestSocket[]): Promise<void> {
-  const marker = `${(markers += 1)}`;
-  const got = sockets.map((s) => nextEvent(s, 'channel_read', { filter: (p) => p.channelId === marker }));
-  env.resources.publisher.emit(rooms.user(user.user.id), 'channel_read', { channelId: marker });
-  await Promise.all(got);
 }
 
 const socketId = (s: TestSocket) => s.id ?? '';
@@ -132,10 +77,10 @@ t.test('join_server', async (t) => {
 
   t.test('a member joins with each argument shape and gets { ok: true }', async (t) => {
     const [a, b, c] = await Promise.all([env.connect(member.cookie), env.connect(member.cookie), connect2(member.cookie)]);
-    t.same(await ask(a, 'join_server', guild.server.id), { ok: true });
-    t.same(await ask(b, 'join_server', { serverId: guild.server.id }), { ok: true });
-    t.same(await ask(c, 'join_server', { id: guild.server.id }), { ok: true });
-    t.same(await ask(a, 'join_server', guild.server.id), { ok: true }, 'joining again is fine');
+    t.same(await roomAck(a, 'join_server', guild.server.id), { ok: true });
+    t.same(await roomAck(b, 'join_server', { serverId: guild.server.id }), { ok: true });
+    t.same(await roomAck(c, 'join_server', { id: guild.server.id }), { ok: true });
+    t.same(await roomAck(a, 'join_server', guild.server.id), { ok: true }, 'joining again is fine');
     t.same(local(env.gateway, serverRoom), [socketId(a), socketId(b)].sort());
     t.same(local(gateway2, serverRoom), [socketId(c)]);
 
@@ -162,7 +107,7 @@ t.test('join_server', async (t) => {
     await joined;
     t.ok(local(env.gateway, serverRoom).includes(socketId(s)));
     // The socket is still served normally afterwards.
-    t.same(await ask(s, 'leave_server', guild.server.id), { ok: true });
+    t.same(await roomAck(s, 'leave_server', guild.server.id), { ok: true });
     s.close();
   });
 
@@ -171,10 +116,10 @@ t.test('join_server', async (t) => {
     const o = await env.connect(outsider.cookie);
     const o2 = await connect2(outsider.cookie);
     const m = await env.connect(member.cookie);
-    t.same(await ask(m, 'join_server', guild.server.id), { ok: true });
-    t.same(await ask(o, 'join_server', guild.server.id), NOT_A_MEMBER);
-    t.same(await ask(o2, 'join_server', { serverId: guild.server.id }), NOT_A_MEMBER);
-    t.same(await ask(o, 'join_channel', guild.general.id), NOT_A_MEMBER);
+    t.same(await roomAck(m, 'join_server', guild.server.id), { ok: true });
+    t.same(await roomAck(o, 'join_server', guild.server.id), NOT_A_MEMBER);
+    t.same(await roomAck(o2, 'join_server', { serverId: guild.server.id }), NOT_A_MEMBER);
+    t.same(await roomAck(o, 'join_channel', guild.general.id), NOT_A_MEMBER);
     const held = [...env.gateway.io.of('/').sockets.values()].find((s) => s.id === socketId(o));
     t.equal(held?.rooms.size, 3, 'still only its own, personal and session rooms');
     t.notOk((await usersIn(serverRoom)).includes(outsider.user.id));
@@ -185,7 +130,7 @@ t.test('join_server', async (t) => {
     const memberGot = Promise.all([nextEvent(m, 'server_updated'), nextEvent(m, 'channel_created')]);
     await serverActivity(guild, 'private-affairs');
     await memberGot;
-    await flush(outsider, [o, o2]);
+    await env.flush([o, o2], outsider.user.id);
     t.same(seen, [[], []], 'no server_updated');
     t.same(created, [[], []], 'no channel_created');
     for (const s of [o, o2, m]) s.close();
@@ -193,16 +138,16 @@ t.test('join_server', async (t) => {
 
   t.test('missing servers and malformed ids are refused', async (t) => {
     const s = await env.connect(member.cookie);
-    t.same(await ask(s, 'join_server', '1'), { ok: false, error: 'Server not found' });
+    t.same(await roomAck(s, 'join_server', '1'), { ok: false, error: 'Server not found' });
     // Well-formed (20 digits) but beyond BIGINT: cannot exist, and must not become a database error.
-    t.same(await ask(s, 'join_server', '99999999999999999999'), { ok: false, error: 'Server not found' });
+    t.same(await roomAck(s, 'join_server', '99999999999999999999'), { ok: false, error: 'Server not found' });
     const bad: unknown[] = [
       '', 'abc', '-1', '1.5', ' 1', '123456789012345678901', 12345, null, {}, [guild.server.id],
       { serverId: 12 }, { channelId: guild.server.id }, { serverId: 'x', id: guild.server.id },
     ];
-    for (const arg of bad) t.same(await ask(s, 'join_server', arg), { ok: false, error: 'Invalid id' }, JSON.stringify(arg));
-    t.same(await ask(s, 'join_channel', 'abc'), { ok: false, error: 'Invalid id' });
-    t.same(await ask(s, 'join_channel', { serverId: guild.general.id }), { ok: false, error: 'Invalid id' });
+    for (const arg of bad) t.same(await roomAck(s, 'join_server', arg), { ok: false, error: 'Invalid id' }, JSON.stringify(arg));
+    t.same(await roomAck(s, 'join_channel', 'abc'), { ok: false, error: 'Invalid id' });
+    t.same(await roomAck(s, 'join_channel', { serverId: guild.general.id }), { ok: false, error: 'Invalid id' });
     const held = [...env.gateway.io.of('/').sockets.values()].find((x) => x.id === socketId(s));
     t.equal(held?.rooms.size, 3, 'still only its own, personal and session rooms');
     s.close();
@@ -219,9 +164,9 @@ t.test('join_channel', async (t) => {
 
   t.test('a member who can view joins; text, voice and category alike', async (t) => {
     const s = await connect2(member.cookie);
-    t.same(await ask(s, 'join_channel', guild.general.id), { ok: true });
-    t.same(await ask(s, 'join_channel', { channelId: voice.id }), { ok: true });
-    t.same(await ask(s, 'join_channel', { id: category.id }), { ok: true });
+    t.same(await roomAck(s, 'join_channel', guild.general.id), { ok: true });
+    t.same(await roomAck(s, 'join_channel', { channelId: voice.id }), { ok: true });
+    t.same(await roomAck(s, 'join_channel', { id: category.id }), { ok: true });
     for (const id of [guild.general.id, voice.id, category.id]) t.same(local(gateway2, rooms.channel(id)), [socketId(s)]);
     t.same(local(gateway2, rooms.server(guild.server.id)), [], 'joining a channel does not join the server room');
     s.close();
@@ -230,8 +175,8 @@ t.test('join_channel', async (t) => {
   t.test('without VIEW_CHANNEL the join is refused and changes nothing; the owner still joins', async (t) => {
     const s = await env.connect(member.cookie);
     const o = await env.connect(guild.owner.cookie);
-    t.same(await ask(s, 'join_channel', secret.id), { ok: false, error: 'Missing permission: VIEW_CHANNEL' });
-    t.same(await ask(o, 'join_channel', secret.id), { ok: true });
+    t.same(await roomAck(s, 'join_channel', secret.id), { ok: false, error: 'Missing permission: VIEW_CHANNEL' });
+    t.same(await roomAck(o, 'join_channel', secret.id), { ok: true });
     t.same(await usersIn(rooms.channel(secret.id)), [guild.owner.user.id]);
     s.close();
     o.close();
@@ -239,8 +184,8 @@ t.test('join_channel', async (t) => {
 
   t.test('missing channels are refused', async (t) => {
     const s = await env.connect(member.cookie);
-    t.same(await ask(s, 'join_channel', '1'), { ok: false, error: 'Channel not found' });
-    t.same(await ask(s, 'join_channel', '99999999999999999999'), { ok: false, error: 'Channel not found' });
+    t.same(await roomAck(s, 'join_channel', '1'), { ok: false, error: 'Channel not found' });
+    t.same(await roomAck(s, 'join_channel', '99999999999999999999'), { ok: false, error: 'Channel not found' });
     s.close();
   });
 });
@@ -248,15 +193,15 @@ t.test('join_channel', async (t) => {
 t.test('leave_server and leave_channel always succeed', async (t) => {
   const guild = await createGuild(env, 'leaves');
   const s = await env.connect(guild.owner.cookie);
-  t.same(await ask(s, 'join_server', guild.server.id), { ok: true });
-  t.same(await ask(s, 'join_channel', guild.general.id), { ok: true });
-  t.same(await ask(s, 'leave_server', { serverId: guild.server.id }), { ok: true });
-  t.same(await ask(s, 'leave_channel', guild.general.id), { ok: true });
+  t.same(await roomAck(s, 'join_server', guild.server.id), { ok: true });
+  t.same(await roomAck(s, 'join_channel', guild.general.id), { ok: true });
+  t.same(await roomAck(s, 'leave_server', { serverId: guild.server.id }), { ok: true });
+  t.same(await roomAck(s, 'leave_channel', guild.general.id), { ok: true });
   t.same(local(env.gateway, rooms.server(guild.server.id)), []);
   t.same(local(env.gateway, rooms.channel(guild.general.id)), []);
   for (const arg of [guild.server.id, 'nonsense', null, { id: '5' }]) {
-    t.same(await ask(s, 'leave_server', arg), { ok: true }, `leave_server ${JSON.stringify(arg)}`);
-    t.same(await ask(s, 'leave_channel', arg), { ok: true }, `leave_channel ${JSON.stringify(arg)}`);
+    t.same(await roomAck(s, 'leave_server', arg), { ok: true }, `leave_server ${JSON.stringify(arg)}`);
+    t.same(await roomAck(s, 'leave_channel', arg), { ok: true }, `leave_channel ${JSON.stringify(arg)}`);
   }
   s.close();
 });
@@ -298,11 +243,11 @@ t.test('a leave that overtakes a join still being checked wins', async (t) => {
 
   t.test("the client's own leave", async (t) => {
     const s = await env.connect(member.cookie);
-    let join!: Promise<AckReply>;
+    let join!: Promise<RoomAck>;
     await whileChecking(async () => {
-      join = ask(s, 'join_server', guild.server.id, 10_000);
+      join = roomAck(s, 'join_server', guild.server.id, 10_000);
       // Handled after join_server started (one socket's packets are handled in order).
-      t.same(await ask(s, 'leave_server', guild.server.id), { ok: true });
+      t.same(await roomAck(s, 'leave_server', guild.server.id), { ok: true });
     });
     t.same(await join, { ok: false, error: 'Left the room before the join completed' });
     t.same(local(env.gateway, serverRoom), []);
@@ -311,17 +256,17 @@ t.test('a leave that overtakes a join still being checked wins', async (t) => {
 
   t.test("the API's forced leave (what a kick sends) on another gateway", async (t) => {
     const s = await connect2(member.cookie);
-    let join!: Promise<AckReply>;
+    let join!: Promise<RoomAck>;
     await whileChecking(async () => {
-      join = ask(s, 'join_server', guild.server.id, 10_000);
-      await ask(s, 'leave_channel', '1'); // the join handler has started
+      join = roomAck(s, 'join_server', guild.server.id, 10_000);
+      await roomAck(s, 'leave_channel', '1'); // the join handler has started
       env.resources.publisher.leaveRooms(member.user.id, [serverRoom]);
-      await flush(member, [s]);
+      await env.flush(s, member.user.id);
     });
     t.same(await join, { ok: false, error: 'Left the room before the join completed' });
     t.same(local(gateway2, serverRoom), []);
     // Without the race the same member joins.
-    t.same(await ask(s, 'join_server', guild.server.id), { ok: true });
+    t.same(await roomAck(s, 'join_server', guild.server.id), { ok: true });
     s.close();
   });
 });
@@ -330,9 +275,9 @@ t.test('a join checked against data a recheck has since replaced checks again', 
   const guild = await createGuild(env, 'stale');
   const member = await addMember(env, guild);
   const s = await env.connect(member.cookie);
-  let join!: Promise<AckReply>;
+  let join!: Promise<RoomAck>;
   await whileChecking(async () => {
-    join = ask(s, 'join_channel', guild.general.id, 10_000);
+    join = roomAck(s, 'join_channel', guild.general.id, 10_000);
     await blockedOnServers(); // the join has read the channel's overrides and waits on membership
     // An override change commits and its recheck reaches the gateway before the join completes;
     // the recheck finds no socket in the room yet, so only the join itself can notice.
@@ -351,25 +296,13 @@ t.test('a join checked against data a recheck has since replaced checks again', 
 t.test('a gateway whose database is unreachable answers "Service unavailable" and carries on', async (t) => {
   // Nothing listens on port 1: every query fails at once with ECONNREFUSED.
   const deadSql = createSql('postgres://nobody@127.0.0.1:1/none');
-  const server3 = createServer();
-  const gateway3 = createGateway(server3, { ...env.resources, sql: deadSql });
-  await new Promise<void>((resolve) => server3.listen(0, '127.0.0.1', resolve));
+  const gateway3 = await startGateway(t, { ...env.resources, sql: deadSql });
+  t.teardown(() => deadSql.end({ timeout: 1 }));
   const { cookie } = await env.register('nodb');
-  const s: TestSocket = ioClient(`http://127.0.0.1:${(server3.address() as AddressInfo).port}`, {
-    transports: ['websocket'], reconnection: false, forceNew: true, extraHeaders: { cookie },
-  });
-  t.teardown(async () => {
-    s.close();
-    await gateway3.close();
-    await deadSql.end({ timeout: 1 });
-  });
-  await new Promise<void>((resolve, reject) => {
-    s.once('connect', () => resolve());
-    s.once('connect_error', reject);
-  });
-  t.same(await ask(s, 'join_server', '123'), { ok: false, error: 'Service unavailable' });
-  t.same(await ask(s, 'join_channel', { channelId: '123' }), { ok: false, error: 'Service unavailable' });
-  t.same(await ask(s, 'leave_server', '123'), { ok: true });
+  const s = await gateway3.connect(cookie);
+  t.same(await roomAck(s, 'join_server', '123'), { ok: false, error: 'Service unavailable' });
+  t.same(await roomAck(s, 'join_channel', { channelId: '123' }), { ok: false, error: 'Service unavailable' });
+  t.same(await roomAck(s, 'leave_server', '123'), { ok: true });
   t.ok(s.connected, 'the socket is still connected');
 });
 
@@ -379,10 +312,10 @@ t.test('a socket may be in a bounded number of rooms', async (t) => {
   const held = [...env.gateway.io.of('/').sockets.values()].find((x) => x.id === socketId(s));
   if (!held) throw new Error('socket not held');
   held.join(Array.from({ length: MAX_ROOMS.channel }, (_, i) => rooms.channel(`${900_000 + i}`)));
-  t.same(await ask(s, 'join_channel', guild.general.id), { ok: false, error: `Too many channel rooms (at most ${MAX_ROOMS.channel})` });
-  t.same(await ask(s, 'join_server', guild.server.id), { ok: true }, 'server rooms count separately');
-  t.same(await ask(s, 'leave_channel', '900000'), { ok: true });
-  t.same(await ask(s, 'join_channel', guild.general.id), { ok: true });
+  t.same(await roomAck(s, 'join_channel', guild.general.id), { ok: false, error: `Too many channel rooms (at most ${MAX_ROOMS.channel})` });
+  t.same(await roomAck(s, 'join_server', guild.server.id), { ok: true }, 'server rooms count separately');
+  t.same(await roomAck(s, 'leave_channel', '900000'), { ok: true });
+  t.same(await roomAck(s, 'join_channel', guild.general.id), { ok: true });
   s.close();
 });
 
@@ -397,27 +330,27 @@ async function assertRemovedEverywhere(t: Test, remove: (guild: GuildFixture, me
   const stayer = await addMember(env, guild);
   const [a, b, other] = await Promise.all([env.connect(member.cookie), connect2(member.cookie), connect2(stayer.cookie)]);
   for (const s of [a, b, other]) {
-    t.same(await ask(s, 'join_server', guild.server.id), { ok: true });
-    t.same(await ask(s, 'join_channel', guild.general.id), { ok: true });
+    t.same(await roomAck(s, 'join_server', guild.server.id), { ok: true });
+    t.same(await roomAck(s, 'join_channel', guild.general.id), { ok: true });
   }
   t.ok((await usersIn(rooms.server(guild.server.id))).includes(member.user.id), 'in the server room before');
 
   await remove(guild, member);
-  await flush(member, [a, b]);
+  await env.flush([a, b], member.user.id);
   for (const room of [rooms.server(guild.server.id), rooms.channel(guild.general.id)]) {
     t.same(local(env.gateway, room), [], `gateway 1 holds nobody in ${room}`);
     t.same(local(gateway2, room), [socketId(other)], `gateway 2 holds only the remaining member in ${room}`);
   }
 
   for (const s of [a, b]) {
-    t.same(await ask(s, 'join_server', guild.server.id), NOT_A_MEMBER, 'joining the server again is refused');
-    t.same(await ask(s, 'join_channel', guild.general.id), NOT_A_MEMBER, 'joining the channel again is refused');
+    t.same(await roomAck(s, 'join_server', guild.server.id), NOT_A_MEMBER, 'joining the server again is refused');
+    t.same(await roomAck(s, 'join_channel', guild.general.id), NOT_A_MEMBER, 'joining the channel again is refused');
   }
   const seen = [a, b].map((s) => [record(s, 'server_updated'), record(s, 'channel_created')]);
   const otherGot = Promise.all([nextEvent(other, 'server_updated'), nextEvent(other, 'channel_created')]);
   await serverActivity(guild, 'after');
   await otherGot;
-  await flush(member, [a, b]);
+  await env.flush([a, b], member.user.id);
   t.same(seen, [[[], []], [[], []]], 'nothing of the server reached the removed member');
   for (const s of [a, b, other]) s.close();
 }
@@ -445,17 +378,17 @@ t.test('deleting a server empties its rooms on every gateway', async (t) => {
   const member = await addMember(env, guild);
   const [o, m] = await Promise.all([env.connect(guild.owner.cookie), connect2(member.cookie)]);
   for (const s of [o, m]) {
-    t.same(await ask(s, 'join_server', guild.server.id), { ok: true });
-    t.same(await ask(s, 'join_channel', guild.general.id), { ok: true });
+    t.same(await roomAck(s, 'join_server', guild.server.id), { ok: true });
+    t.same(await roomAck(s, 'join_channel', guild.general.id), { ok: true });
   }
   const deleted = Promise.all([nextEvent(o, 'server_deleted'), nextEvent(m, 'server_deleted')]);
   t.equal((await env.request('DELETE', `/api/servers/${guild.server.id}`, { cookie: guild.owner.cookie })).status, 204);
   t.same(await deleted, [{ serverId: guild.server.id }, { serverId: guild.server.id }]);
-  await Promise.all([flush(guild.owner, [o]), flush(member, [m])]);
+  await Promise.all([env.flush(o, guild.owner.user.id), env.flush(m, member.user.id)]);
   t.same(await usersIn(rooms.server(guild.server.id)), []);
   t.same(await usersIn(rooms.channel(guild.general.id)), []);
-  t.same(await ask(m, 'join_server', guild.server.id), { ok: false, error: 'Server not found' });
-  t.same(await ask(m, 'join_channel', guild.general.id), { ok: false, error: 'Channel not found' });
+  t.same(await roomAck(m, 'join_server', guild.server.id), { ok: false, error: 'Server not found' });
+  t.same(await roomAck(m, 'join_channel', guild.general.id), { ok: false, error: 'Channel not found' });
   o.close();
   m.close();
 });
@@ -468,8 +401,8 @@ t.test('losing VIEW_CHANNEL removes the socket from the channel room on every ga
     env.connect(guild.owner.cookie), env.connect(loser.cookie), connect2(loser.cookie), connect2(viewer.cookie),
   ]);
   for (const s of [o, l1, l2, v2]) {
-    t.same(await ask(s, 'join_server', guild.server.id), { ok: true });
-    t.same(await ask(s, 'join_channel', guild.general.id), { ok: true });
+    t.same(await roomAck(s, 'join_server', guild.server.id), { ok: true });
+    t.same(await roomAck(s, 'join_channel', guild.general.id), { ok: true });
   }
   // The viewer keeps VIEW_CHANNEL through a member override; everyone else loses it.
   await putOverride(guild, guild.general.id, viewer.user.id, 'member', VIEW_CHANNEL, '0');
@@ -480,11 +413,11 @@ t.test('losing VIEW_CHANNEL removes the socket from the channel room on every ga
   t.same(local(env.gateway, general), [socketId(o)], 'gateway 1: the owner stays');
   t.same(local(gateway2, general), [socketId(v2)], 'gateway 2: the member who can still view stays');
   t.same(await usersIn(rooms.server(guild.server.id)), [guild.owner.user.id, loser.user.id, loser.user.id, viewer.user.id].sort(), 'still members: the server room is untouched');
-  t.same(await ask(l1, 'join_channel', guild.general.id), { ok: false, error: 'Missing permission: VIEW_CHANNEL' });
+  t.same(await roomAck(l1, 'join_channel', guild.general.id), { ok: false, error: 'Missing permission: VIEW_CHANNEL' });
 
   // Taking the override away again gives the channel back.
   t.equal((await env.request('DELETE', `/api/channels/${guild.general.id}/permissions/${guild.server.id}`, { cookie: guild.owner.cookie })).status, 204);
-  t.same(await ask(l2, 'join_channel', guild.general.id), { ok: true });
+  t.same(await roomAck(l2, 'join_channel', guild.general.id), { ok: true });
   for (const s of [o, l1, l2, v2]) s.close();
 });
 
@@ -500,8 +433,8 @@ t.test('losing the role that granted VIEW_CHANNEL removes the socket from the ch
   t.equal((await env.request('PUT', assign, { cookie: guild.owner.cookie })).status, 200);
 
   const s = await connect2(member.cookie);
-  t.same(await ask(s, 'join_channel', staff.id), { ok: true });
-  t.same(await ask(s, 'join_channel', guild.general.id), { ok: true });
+  t.same(await roomAck(s, 'join_channel', staff.id), { ok: true });
+  t.same(await roomAck(s, 'join_channel', guild.general.id), { ok: true });
   const gone = leaves(gateway2, rooms.channel(staff.id), socketId(s));
   t.equal((await env.request('DELETE', assign, { cookie: guild.owner.cookie })).status, 204);
   await gone;

@@ -2,10 +2,10 @@
 // visibility, permissions and counts; create, update, delete and reorder; permission overrides with
 // their hierarchy and escalation rules; and the events each change sends to the server room.
 import t from 'tap';
-import { RECHECK_ACCESS, rooms, type EventName, type EventPayload } from '@nexusguild/shared/events';
+import { RECHECK_ACCESS, rooms } from '@nexusguild/shared/events';
 import { ALL_PERMISSIONS, DEFAULT_EVERYONE_PERMISSIONS, Flags } from '@nexusguild/shared/permissions';
-import { addMember, createGuild, type GuildFixture, type Registered } from '../../../../../test/guild.ts';
-import { nextEvent, setup, type TestSocket } from '../../../../../test/harness.ts';
+import { addMember, createGuild, grantRole, roomAck, type GuildFixture, type Registered } from '../../../../../test/guild.ts';
+import { nextEvent, record, setup, type TestSocket } from '../../../../../test/harness.ts';
 
 const env = await setup(t);
 const sql = env.resources.sql;
@@ -37,15 +37,6 @@ async function create(guild: GuildFixture, body: Record<string, unknown>, who: R
   return res.body as Item;
 }
 
-/** Creates a role through the API and gives it to `member`. */
-async function grantRole(guild: GuildFixture, member: Registered, permissions: bigint, name = 'role') {
-  const role = await call('POST', `/api/servers/${guild.server.id}/roles`, guild.owner, { name, permissions: permissions.toString() });
-  if (role.status !== 201) throw new Error(`create role failed: ${role.status} ${JSON.stringify(role.body)}`);
-  const assigned = await call('PUT', `/api/servers/${guild.server.id}/members/${member.user.id}/roles/${role.body.id}`, guild.owner);
-  if (assigned.status !== 200) throw new Error(`assign failed: ${assigned.status} ${JSON.stringify(assigned.body)}`);
-  return role.body as { id: string; position: number };
-}
-
 async function putOverride(channelId: string, targetId: string, body: Record<string, unknown>, who: Registered) {
   return call('PUT', `/api/channels/${channelId}/permissions/${targetId}`, who, body);
 }
@@ -55,21 +46,6 @@ async function insertThread(guild: GuildFixture, parentId: string, name = 'threa
   const id = env.resources.ids.next();
   await sql`INSERT INTO channels (id, server_id, type, name, parent_id) VALUES (${id}, ${guild.server.id}, 'thread', ${name}, ${parentId})`;
   return id;
-}
-
-function joinServer(socket: TestSocket, serverId: string): Promise<{ ok: boolean; error?: string }> {
-  return new Promise((resolve) => socket.emit('join_server', serverId, resolve));
-}
-
-function joinChannel(socket: TestSocket, channelId: string): Promise<{ ok: boolean; error?: string }> {
-  return new Promise((resolve) => socket.emit('join_channel', channelId, resolve));
-}
-
-/** Records every `event` a socket receives, in order. */
-function record<E extends EventName>(socket: TestSocket, event: E): EventPayload<E>[] {
-  const seen: EventPayload<E>[] = [];
-  (socket as unknown as { on(e: string, l: (p: EventPayload<E>) => void): void }).on(event, (p) => seen.push(p));
-  return seen;
 }
 
 const serverSocket = (socket: TestSocket) => env.gateway.io.of('/').sockets.get(socket.id!);
@@ -269,7 +245,7 @@ t.test('create', async (t) => {
   t.test('a role with MANAGE_CHANNELS may create', async (t) => {
     const member = await addMember(env, guild);
     t.equal((await call('POST', `/api/channels/${guild.server.id}`, member, { name: 'nope' })).status, 403);
-    await grantRole(guild, member, Flags.MANAGE_CHANNELS, 'channel managers');
+    await grantRole(env, guild, member, Flags.MANAGE_CHANNELS, 'channel managers');
     t.equal((await call('POST', `/api/channels/${guild.server.id}`, member, { name: 'yes' })).status, 201);
   });
 });
@@ -434,7 +410,7 @@ t.test('overrides and visibility', async (t) => {
   });
 
   t.test('a role allow restores it; a member override beats roles', async (t) => {
-    const role = await grantRole(guild, member, 0n, 'insiders');
+    const role = await grantRole(env, guild, member, 0n, 'insiders');
     t.equal((await putOverride(secret.id, role.id, { target_type: 'role', allow: 1024 }, guild.owner)).status, 200, 'integer masks work');
     t.equal(byName(await list(guild, member), 'secret')?.my_permissions, EVERYONE.toString());
     const own = await putOverride(secret.id, member.user.id, { target_type: 'member', deny: (Flags.VIEW_CHANNEL | Flags.SEND_MESSAGES).toString() }, guild.owner);
@@ -503,8 +479,8 @@ t.test('overrides and visibility', async (t) => {
     const plain = await addMember(env, guild);
     // New roles go on top, so creation order is hierarchy order: juniors < mods < seniors.
     const juniors = (await call('POST', `/api/servers/${guild.server.id}/roles`, guild.owner, { name: 'juniors' })).body;
-    const mods = await grantRole(guild, mod, Flags.MANAGE_CHANNELS | Flags.SEND_MESSAGES, 'mods');
-    const seniors = await grantRole(guild, peer, 0n, 'seniors');
+    const mods = await grantRole(env, guild, mod, Flags.MANAGE_CHANNELS | Flags.SEND_MESSAGES, 'mods');
+    const seniors = await grantRole(env, guild, peer, 0n, 'seniors');
     t.ok(juniors.position < mods.position && mods.position < seniors.position);
     const channel = guild.general.id;
     const put = (id: string, body: Record<string, unknown>) => putOverride(channel, id, body, mod);
@@ -540,7 +516,7 @@ t.test('overrides and visibility', async (t) => {
 
     // An administrator stands above the hierarchy (but still cannot put ADMINISTRATOR in an override).
     const admin = await addMember(env, guild);
-    await grantRole(guild, admin, Flags.ADMINISTRATOR, 'admins');
+    await grantRole(env, guild, admin, Flags.ADMINISTRATOR, 'admins');
     t.equal((await putOverride(channel, seniors.id, { target_type: 'role', allow: Flags.MANAGE_ROLES.toString() }, admin)).status, 200);
     t.equal((await putOverride(channel, guild.owner.user.id, { target_type: 'member', allow: '1024' }, admin)).status, 200);
     t.equal((await putOverride(channel, seniors.id, { target_type: 'role', allow: '8' }, admin)).status, 400);
@@ -561,9 +537,9 @@ t.test('events reach sockets in the server room', async (t) => {
   const owner = await env.connect(guild.owner.cookie);
   const watcher = await env.connect(member.cookie);
   const outsider = await env.connect(stranger.cookie);
-  t.same(await joinServer(owner, guild.server.id), { ok: true });
-  t.same(await joinServer(watcher, guild.server.id), { ok: true });
-  t.match(await joinServer(outsider, guild.server.id), { ok: false });
+  t.same(await roomAck(owner, 'join_server', guild.server.id), { ok: true });
+  t.same(await roomAck(watcher, 'join_server', guild.server.id), { ok: true });
+  t.match(await roomAck(outsider, 'join_server', guild.server.id), { ok: false });
   const leaked = [record(outsider, 'channel_created'), record(outsider, 'channel_deleted'), record(outsider, 'permissions_updated')];
   const s = guild.server.id;
   const category = byName(await list(guild), 'Text Channels')!;
@@ -594,7 +570,7 @@ t.test('events reach sockets in the server room', async (t) => {
   t.same(await permsGone, { serverId: s, channelId: channel.id });
 
   // Deleting a channel: one channel_deleted per channel (threads too), and its rooms are emptied.
-  t.same(await joinChannel(watcher, channel.id), { ok: true });
+  t.same(await roomAck(watcher, 'join_channel', channel.id), { ok: true });
   t.ok(serverSocket(watcher)?.rooms.has(rooms.channel(channel.id)), 'the member is in the channel room');
   const thread = await insertThread(guild, channel.id);
   const deletedIds: string[] = [];

@@ -1,58 +1,16 @@
 // Moderation routes against a real API, Postgres and socket.io clients: kick, ban, unban and the
 // ban list with their error statuses and the hierarchy of decisions G6, the events the server room
 // receives, and that a kicked or banned user's sockets are out of the server's rooms at once.
-import t, { type Test } from 'tap';
-import { rooms, type EventName, type EventPayload } from '@nexusguild/shared/events';
+import t from 'tap';
+import { rooms } from '@nexusguild/shared/events';
 import { Flags } from '@nexusguild/shared/permissions';
-import { addMember, createGuild, type GuildFixture, type Registered } from '../../../../../test/guild.ts';
-import { nextEvent, setup, type Reply, type TestSocket } from '../../../../../test/harness.ts';
+import { addMember, createGuild, listenToServer, memberWith, roomAck, type GuildFixture } from '../../../../../test/guild.ts';
+import { assertError, nextEvent, record, setup, type Reply } from '../../../../../test/harness.ts';
 
 const env = await setup(t);
 const publisher = env.resources.publisher;
 
 const BAN_KEYS = ['avatar', 'banned_by', 'created_at', 'reason', 'server_id', 'user_id', 'username'];
-
-function assertError(t: Test, res: Reply, status: number, error?: string | RegExp, what = '') {
-  t.equal(res.status, status, `status ${status} ${what}`.trim());
-  t.type(res.body?.error, 'string', 'an error body');
-  if (error !== undefined) t.match(res.body.error, error);
-}
-
-/** A socket of `cookie` in the server's room, joined through the gateway's checked join. */
-async function listen(t: Test, cookie: string, serverId: string): Promise<TestSocket> {
-  const socket = await env.connect(cookie);
-  t.teardown(() => socket.close());
-  t.same(await socket.timeout(3000).emitWithAck('join_server', serverId), { ok: true }, 'joined the server room');
-  return socket;
-}
-
-/** Records every `event` a socket receives, in order. */
-function record<E extends EventName>(socket: TestSocket, event: E): EventPayload<E>[] {
-  const seen: EventPayload<E>[] = [];
-  (socket as unknown as { on(e: string, l: (p: EventPayload<E>) => void): void }).on(event, (p) => seen.push(p));
-  return seen;
-}
-
-/**
- * Resolves once everything published before it has reached `socket`: an emit to its personal room
- * travels the same Redis channel after the earlier emits, so anything they sent it has arrived.
- */
-async function flush(socket: TestSocket, userId: string) {
-  const marker = `flush${Math.random()}`;
-  const got = nextEvent(socket, 'channel_read', { filter: (p) => p.channelId === marker });
-  publisher.emit(rooms.user(userId), 'channel_read', { channelId: marker });
-  await got;
-}
-
-/** A new member holding one new role with `permissions` (created by the owner, so at the top). */
-async function memberWith(g: GuildFixture, permissions: bigint, name = 'Mod'): Promise<Registered & { roleId: string }> {
-  const member = await addMember(env, g);
-  const role = await env.request('POST', `/api/servers/${g.server.id}/roles`, { cookie: g.owner.cookie, json: { name, permissions: permissions.toString() } });
-  if (role.status !== 201) throw new Error(`create role failed: ${role.status} ${JSON.stringify(role.body)}`);
-  const put = await env.request('PUT', `/api/servers/${g.server.id}/members/${member.user.id}/roles/${role.body.id}`, { cookie: g.owner.cookie });
-  if (put.status !== 200) throw new Error(`assign failed: ${put.status} ${JSON.stringify(put.body)}`);
-  return { ...member, roleId: role.body.id };
-}
 
 /** Tries to join through a fresh invite of the owner. */
 async function join(g: GuildFixture, cookie: string): Promise<Reply> {
@@ -96,12 +54,12 @@ t.test('bad ids are 400, never 500', async (t) => {
 t.test('kick', async (t) => {
   t.test('204; the member is gone with their roles; user_left to the room; their sockets leave every room of the server', async (t) => {
     const g = await createGuild(env);
-    const target = await memberWith(g, Flags.SPEAK, 'Speaker');
+    const target = await memberWith(env, g, Flags.SPEAK, 'Speaker');
     const watcher = await addMember(env, g);
-    const targetSocket = await listen(t, target.cookie, g.server.id);
-    const watcherSocket = await listen(t, watcher.cookie, g.server.id);
-    t.same(await targetSocket.timeout(3000).emitWithAck('join_channel', g.general.id), { ok: true });
-    t.same(await watcherSocket.timeout(3000).emitWithAck('join_channel', g.general.id), { ok: true });
+    const targetSocket = await listenToServer(env, t, target.cookie, g.server.id);
+    const watcherSocket = await listenToServer(env, t, watcher.cookie, g.server.id);
+    t.same(await roomAck(targetSocket, 'join_channel', g.general.id), { ok: true });
+    t.same(await roomAck(watcherSocket, 'join_channel', g.general.id), { ok: true });
 
     const left = nextEvent(watcherSocket, 'user_left');
     const res = await kick(g, target.user.id, g.owner.cookie);
@@ -119,10 +77,10 @@ t.test('kick', async (t) => {
     publisher.emit(rooms.channel(g.general.id), 'message_deleted', { messageId: '1', channelId: g.general.id });
     t.equal((await watcherRole).id, role.body.id);
     await watcherMessage;
-    await flush(targetSocket, target.user.id);
+    await env.flush(targetSocket, target.user.id);
     t.same(roleCreated, [], 'the kicked user no longer gets server-room events');
     t.same(messageDeleted, [], 'nor channel-room events');
-    t.match(await targetSocket.timeout(3000).emitWithAck('join_server', g.server.id), { ok: false, error: 'You are not a member of this server' },
+    t.match(await roomAck(targetSocket, 'join_server', g.server.id), { ok: false, error: 'You are not a member of this server' },
       'and cannot join the room again');
 
     const back = await join(g, target.cookie);
@@ -133,7 +91,7 @@ t.test('kick', async (t) => {
 
   t.test('400 for oneself and for the owner; 404 for a non-member or unknown user', async (t) => {
     const g = await createGuild(env);
-    const mod = await memberWith(g, Flags.KICK_MEMBERS);
+    const mod = await memberWith(env, g, Flags.KICK_MEMBERS);
     const stranger = await env.register('stranger');
     assertError(t, await kick(g, g.owner.user.id, g.owner.cookie), 400, 'Cannot kick yourself');
     assertError(t, await kick(g, mod.user.id, mod.cookie), 400, 'Cannot kick yourself');
@@ -150,22 +108,22 @@ t.test('kick', async (t) => {
     const outsider = await env.register('outsider');
     assertError(t, await kick(g, plain.user.id, outsider.cookie), 403, 'You are not a member of this server');
     assertError(t, await kick(g, plain.user.id, other.cookie), 403, 'Missing permission: KICK_MEMBERS');
-    const banner = await memberWith(g, Flags.BAN_MEMBERS, 'Banner');
+    const banner = await memberWith(env, g, Flags.BAN_MEMBERS, 'Banner');
     assertError(t, await kick(g, plain.user.id, banner.cookie), 403, 'Missing permission: KICK_MEMBERS');
 
-    const mod = await memberWith(g, Flags.KICK_MEMBERS); // above Banner
+    const mod = await memberWith(env, g, Flags.KICK_MEMBERS); // above Banner
     const peer = await addMember(env, g);
-    await env.request('PUT', `/api/servers/${g.server.id}/members/${peer.user.id}/roles/${mod.roleId}`, { cookie: g.owner.cookie });
-    const senior = await memberWith(g, 0n, 'Senior'); // above Mod
+    await env.request('PUT', `/api/servers/${g.server.id}/members/${peer.user.id}/roles/${mod.role.id}`, { cookie: g.owner.cookie });
+    const senior = await memberWith(env, g, 0n, 'Senior'); // above Mod
     assertError(t, await kick(g, peer.user.id, mod.cookie), 403, 'You can only kick members whose highest role is below yours', 'same top role');
     assertError(t, await kick(g, senior.user.id, mod.cookie), 403, 'highest role is below yours', 'higher role');
     t.ok((await memberIds(g)).includes(senior.user.id), 'a refused kick changes nothing');
     t.equal((await kick(g, banner.user.id, mod.cookie)).status, 204, 'a lower role is fine');
     t.equal((await kick(g, plain.user.id, mod.cookie)).status, 204, 'so is @everyone only');
 
-    const admin = await memberWith(g, Flags.ADMINISTRATOR, 'Admin');
+    const admin = await memberWith(env, g, Flags.ADMINISTRATOR, 'Admin');
     await env.request('PATCH', `/api/servers/${g.server.id}/roles/reorder`, {
-      cookie: g.owner.cookie, json: { order: [senior.roleId, mod.roleId, admin.roleId, banner.roleId] },
+      cookie: g.owner.cookie, json: { order: [senior.role.id, mod.role.id, admin.role.id, banner.role.id] },
     });
     t.equal((await kick(g, senior.user.id, admin.cookie)).status, 204, 'an administrator kicks above their own role');
   });
@@ -176,9 +134,9 @@ t.test('ban', async (t) => {
     const g = await createGuild(env);
     const target = await addMember(env, g);
     const watcher = await addMember(env, g);
-    const targetSocket = await listen(t, target.cookie, g.server.id);
-    const watcherSocket = await listen(t, watcher.cookie, g.server.id);
-    t.same(await targetSocket.timeout(3000).emitWithAck('join_channel', g.general.id), { ok: true });
+    const targetSocket = await listenToServer(env, t, target.cookie, g.server.id);
+    const watcherSocket = await listenToServer(env, t, watcher.cookie, g.server.id);
+    t.same(await roomAck(targetSocket, 'join_channel', g.general.id), { ok: true });
 
     const banned = nextEvent(watcherSocket, 'member_banned');
     const left = nextEvent(watcherSocket, 'user_left');
@@ -200,7 +158,7 @@ t.test('ban', async (t) => {
     await env.request('POST', `/api/servers/${g.server.id}/roles`, { cookie: g.owner.cookie, json: {} });
     publisher.emit(rooms.channel(g.general.id), 'message_deleted', { messageId: '1', channelId: g.general.id });
     await watcherRole;
-    await flush(targetSocket, target.user.id);
+    await env.flush(targetSocket, target.user.id);
     t.same(roleCreated, [], 'the banned user no longer gets server-room events');
     t.same(messageDeleted, [], 'nor channel-room events');
 
@@ -221,14 +179,14 @@ t.test('ban', async (t) => {
     const g = await createGuild(env);
     const stranger = await env.register('stranger');
     const watcher = await addMember(env, g);
-    const watcherSocket = await listen(t, watcher.cookie, g.server.id);
+    const watcherSocket = await listenToServer(env, t, watcher.cookie, g.server.id);
     const left = record(watcherSocket, 'user_left');
     const banned = nextEvent(watcherSocket, 'member_banned');
     const res = await ban(g, stranger.user.id, g.owner.cookie);
     t.equal(res.status, 200, 'no body is fine');
     t.match(res.body, { user_id: stranger.user.id, reason: null });
     t.same(await banned, { userId: stranger.user.id, serverId: g.server.id });
-    await flush(watcherSocket, watcher.user.id);
+    await env.flush(watcherSocket, watcher.user.id);
     t.same(left, [], 'no user_left for someone who was never a member');
     assertError(t, await join(g, stranger.cookie), 403, 'You are banned from this server');
     const empty = await ban(g, stranger.user.id, g.owner.cookie, { reason: '   ' });
@@ -237,7 +195,7 @@ t.test('ban', async (t) => {
 
   t.test('400 for oneself, the owner and a bad body; 404 for an unknown user or server', async (t) => {
     const g = await createGuild(env);
-    const mod = await memberWith(g, Flags.BAN_MEMBERS);
+    const mod = await memberWith(env, g, Flags.BAN_MEMBERS);
     const plain = await addMember(env, g);
     assertError(t, await ban(g, g.owner.user.id, g.owner.cookie), 400, 'Cannot ban yourself');
     assertError(t, await ban(g, mod.user.id, mod.cookie), 400, 'Cannot ban yourself');
@@ -254,18 +212,18 @@ t.test('ban', async (t) => {
     const plain = await addMember(env, g);
     const outsider = await env.register('outsider');
     assertError(t, await ban(g, plain.user.id, outsider.cookie), 403, 'You are not a member of this server');
-    const kicker = await memberWith(g, Flags.KICK_MEMBERS, 'Kicker');
+    const kicker = await memberWith(env, g, Flags.KICK_MEMBERS, 'Kicker');
     assertError(t, await ban(g, plain.user.id, kicker.cookie), 403, 'Missing permission: BAN_MEMBERS');
-    const mod = await memberWith(g, Flags.BAN_MEMBERS); // above Kicker
-    const senior = await memberWith(g, 0n, 'Senior');
+    const mod = await memberWith(env, g, Flags.BAN_MEMBERS); // above Kicker
+    const senior = await memberWith(env, g, 0n, 'Senior');
     assertError(t, await ban(g, senior.user.id, mod.cookie), 403, 'You can only ban members whose highest role is below yours');
     t.ok((await memberIds(g)).includes(senior.user.id), 'a refused ban changes nothing');
     t.same((await bans(g, g.owner.cookie)).body, []);
     t.equal((await ban(g, kicker.user.id, mod.cookie)).status, 200, 'a lower role is fine');
     t.equal((await ban(g, outsider.user.id, mod.cookie)).status, 200, 'a non-member has no rank to check');
-    const admin = await memberWith(g, Flags.ADMINISTRATOR, 'Admin');
+    const admin = await memberWith(env, g, Flags.ADMINISTRATOR, 'Admin');
     await env.request('PATCH', `/api/servers/${g.server.id}/roles/reorder`, {
-      cookie: g.owner.cookie, json: { order: [senior.roleId, mod.roleId, admin.roleId, kicker.roleId] },
+      cookie: g.owner.cookie, json: { order: [senior.role.id, mod.role.id, admin.role.id, kicker.role.id] },
     });
     t.equal((await ban(g, senior.user.id, admin.cookie)).status, 200, 'an administrator bans above their own role');
   });
@@ -273,7 +231,7 @@ t.test('ban', async (t) => {
 
 t.test('unban and the ban list', async (t) => {
   const g = await createGuild(env);
-  const mod = await memberWith(g, Flags.BAN_MEMBERS);
+  const mod = await memberWith(env, g, Flags.BAN_MEMBERS);
   const plain = await addMember(env, g);
   const outsider = await env.register('outsider');
   const first = await env.register('first');

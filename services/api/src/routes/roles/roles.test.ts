@@ -2,11 +2,13 @@
 // reorder and role assignment, each with its error statuses, the hierarchy and no-escalation rules
 // of decisions G6, the events members in the server room receive, and the access re-check asked
 // of the gateways when permissions may have changed.
-import t, { type Test } from 'tap';
-import { rooms, type EventName, type EventPayload } from '@nexusguild/shared/events';
+import t from 'tap';
+import { rooms } from '@nexusguild/shared/events';
 import { ALL_PERMISSIONS, DEFAULT_EVERYONE_PERMISSIONS, Flags } from '@nexusguild/shared/permissions';
-import { addMember, createGuild, type GuildFixture, type Registered } from '../../../../../test/guild.ts';
-import { nextEvent, setup, type Reply, type TestSocket } from '../../../../../test/harness.ts';
+import {
+  addMember, assignRole, createGuild, createRole, listenToServer, memberWith, roomAck, type GuildFixture,
+} from '../../../../../test/guild.ts';
+import { assertError, nextEvent, record, setup } from '../../../../../test/harness.ts';
 
 const env = await setup(t);
 const publisher = env.resources.publisher;
@@ -22,56 +24,8 @@ publisher.recheckAccess = (serverId) => {
 const ROLE_KEYS = ['color', 'created_at', 'hoist', 'id', 'mentionable', 'name', 'permissions', 'position', 'serverId', 'server_id'];
 const mask = (...flags: bigint[]) => flags.reduce((a, f) => a | f, 0n).toString();
 
-function assertError(t: Test, res: Reply, status: number, error?: string | RegExp, what = '') {
-  t.equal(res.status, status, `status ${status} ${what}`.trim());
-  t.type(res.body?.error, 'string', 'an error body');
-  if (error !== undefined) t.match(res.body.error, error);
-}
-
-/** A socket of `cookie` in the server's room, joined through the gateway's checked join. */
-async function listen(t: Test, cookie: string, serverId: string): Promise<TestSocket> {
-  const socket = await env.connect(cookie);
-  t.teardown(() => socket.close());
-  t.same(await socket.timeout(3000).emitWithAck('join_server', serverId), { ok: true }, 'joined the server room');
-  return socket;
-}
-
-/** Records every `event` a socket receives, in order. */
-function record<E extends EventName>(socket: TestSocket, event: E): EventPayload<E>[] {
-  const seen: EventPayload<E>[] = [];
-  (socket as unknown as { on(e: string, l: (p: EventPayload<E>) => void): void }).on(event, (p) => seen.push(p));
-  return seen;
-}
-
-/** Resolves once everything published before it has reached `socket`: an emit to its user room. */
-async function flush(socket: TestSocket, userId: string) {
-  const marker = `flush${Math.random()}`;
-  const got = nextEvent(socket, 'channel_read', { filter: (p) => p.channelId === marker });
-  publisher.emit(rooms.user(userId), 'channel_read', { channelId: marker });
-  await got;
-}
-
 const rolesPath = (g: GuildFixture) => `/api/servers/${g.server.id}/roles`;
 const memberRolePath = (g: GuildFixture, userId: string, roleId: string) => `/api/servers/${g.server.id}/members/${userId}/roles/${roleId}`;
-
-async function createRole(g: GuildFixture, json: Record<string, unknown> = {}, cookie = g.owner.cookie) {
-  const res = await env.request('POST', rolesPath(g), { cookie, json });
-  if (res.status !== 201) throw new Error(`create role failed: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body as { id: string; position: number; permissions: string; name: string };
-}
-
-async function assign(g: GuildFixture, userId: string, roleId: string) {
-  const res = await env.request('PUT', memberRolePath(g, userId, roleId), { cookie: g.owner.cookie });
-  if (res.status !== 200) throw new Error(`assign failed: ${res.status} ${JSON.stringify(res.body)}`);
-}
-
-/** A new member holding one new role with `permissions` (created by the owner, so at the top). */
-async function memberWith(g: GuildFixture, permissions: bigint, name = 'Mod'): Promise<Registered & { role: { id: string; position: number } }> {
-  const member = await addMember(env, g);
-  const role = await createRole(g, { name, permissions: permissions.toString() });
-  await assign(g, member.user.id, role.id);
-  return { ...member, role };
-}
 
 async function roleList(g: GuildFixture) {
   return (await env.request('GET', rolesPath(g), { cookie: g.owner.cookie })).body as { id: string; name: string; position: number; permissions: string }[];
@@ -119,8 +73,8 @@ t.test('list', async (t) => {
       id: g.server.id, server_id: g.server.id, serverId: g.server.id, name: '@everyone', color: '#99AAB5',
       permissions: DEFAULT_EVERYONE_PERMISSIONS.toString(), position: 0, hoist: false, mentionable: false,
     });
-    const a = await createRole(g, { name: 'A' });
-    const b = await createRole(g, { name: 'B' });
+    const a = await createRole(env, g, { name: 'A' });
+    const b = await createRole(env, g, { name: 'B' });
     const again = await env.request('GET', rolesPath(g), { cookie: member.cookie });
     t.same(again.body.map((r: { id: string }) => r.id), [b.id, a.id, g.server.id], 'position descending');
   });
@@ -137,7 +91,7 @@ t.test('create', async (t) => {
   const watcher = await addMember(env, g);
 
   t.test('defaults, 201, and role_created to the server room', async (t) => {
-    const socket = await listen(t, watcher.cookie, g.server.id);
+    const socket = await listenToServer(env, t, watcher.cookie, g.server.id);
     const event = nextEvent(socket, 'role_created');
     const res = await env.request('POST', rolesPath(g), { cookie: g.owner.cookie, json: {} });
     t.equal(res.status, 201);
@@ -191,21 +145,21 @@ t.test('create', async (t) => {
   });
 
   t.test('no escalation: a manager grants only bits they hold; an administrator grants anything', async (t) => {
-    const manager = await memberWith(g, Flags.MANAGE_ROLES | Flags.KICK_MEMBERS);
+    const manager = await memberWith(env, g, Flags.MANAGE_ROLES | Flags.KICK_MEMBERS);
     const own = await env.request('POST', rolesPath(g), { cookie: manager.cookie, json: { permissions: mask(Flags.KICK_MEMBERS, Flags.VIEW_CHANNEL) } });
     t.equal(own.status, 201, 'bits of the role and of @everyone');
     for (const flag of [Flags.BAN_MEMBERS, Flags.ADMINISTRATOR]) {
       const res = await env.request('POST', rolesPath(g), { cookie: manager.cookie, json: { permissions: (Flags.KICK_MEMBERS | flag).toString() } });
       assertError(t, res, 403, 'You cannot grant permissions you do not have');
     }
-    const admin = await memberWith(g, Flags.ADMINISTRATOR, 'Admin');
+    const admin = await memberWith(env, g, Flags.ADMINISTRATOR, 'Admin');
     const res = await env.request('POST', rolesPath(g), { cookie: admin.cookie, json: { permissions: mask(Flags.BAN_MEMBERS, Flags.ADMINISTRATOR) } });
     t.equal(res.status, 201);
   });
   t.test('a manager below the top creates the role just under their own, and can manage it', async (t) => {
-    const manager = await memberWith(g, Flags.MANAGE_ROLES, 'Manager');
-    const above = await createRole(g, { name: 'Above' }); // the owner's: now above the manager's role
-    const watcher = await listen(t, g.owner.cookie, g.server.id);
+    const manager = await memberWith(env, g, Flags.MANAGE_ROLES, 'Manager');
+    const above = await createRole(env, g, { name: 'Above' }); // the owner's: now above the manager's role
+    const watcher = await listenToServer(env, t, g.owner.cookie, g.server.id);
     const lifted = nextEvent(watcher, 'role_updated', { filter: (r) => r.id === manager.role.id });
     const res = await env.request('POST', rolesPath(g), { cookie: manager.cookie, json: { name: 'Helpers' } });
     t.equal(res.status, 201);
@@ -223,8 +177,8 @@ t.test('update', async (t) => {
   const watcher = await addMember(env, g);
 
   t.test('changes the given fields, 200, role_updated to the server room', async (t) => {
-    const role = await createRole(g, { name: 'Old', color: '#111111' });
-    const socket = await listen(t, watcher.cookie, g.server.id);
+    const role = await createRole(env, g, { name: 'Old', color: '#111111' });
+    const socket = await listenToServer(env, t, watcher.cookie, g.server.id);
     const event = nextEvent(socket, 'role_updated', { filter: (p) => p.id === role.id });
     const res = await env.request('PATCH', `${rolesPath(g)}/${role.id}`, {
       cookie: g.owner.cookie, json: { name: ' New ', hoist: true, mentionable: true },
@@ -238,7 +192,7 @@ t.test('update', async (t) => {
   });
 
   t.test('a permission change asks the gateways to re-check access; other changes do not', async (t) => {
-    const role = await createRole(g);
+    const role = await createRole(env, g);
     rechecks.length = 0;
     await env.request('PATCH', `${rolesPath(g)}/${role.id}`, { cookie: g.owner.cookie, json: { name: 'Renamed' } });
     await env.request('PATCH', `${rolesPath(g)}/${role.id}`, { cookie: g.owner.cookie, json: { permissions: '0' } });
@@ -252,16 +206,16 @@ t.test('update', async (t) => {
     const g2 = await createGuild(env);
     const member = await addMember(env, g2);
     const other = await addMember(env, g2);
-    const socket = await listen(t, member.cookie, g2.server.id);
-    t.same(await socket.timeout(3000).emitWithAck('join_channel', g2.general.id), { ok: true });
+    const socket = await listenToServer(env, t, member.cookie, g2.server.id);
+    t.same(await roomAck(socket, 'join_channel', g2.general.id), { ok: true });
     const res = await env.request('PATCH', `${rolesPath(g2)}/${g2.server.id}`, {
       cookie: g2.owner.cookie, json: { permissions: (DEFAULT_EVERYONE_PERMISSIONS & ~Flags.VIEW_CHANNEL).toString() },
     });
     t.equal(res.status, 200);
     t.equal(res.body.name, '@everyone', '@everyone keeps its name');
     // The gateway re-checks asynchronously: it refuses a new join at once, and the room empties.
-    const probe = await listen(t, other.cookie, g2.server.id);
-    t.match(await probe.timeout(3000).emitWithAck('join_channel', g2.general.id), { ok: false, error: 'Missing permission: VIEW_CHANNEL' });
+    const probe = await listenToServer(env, t, other.cookie, g2.server.id);
+    t.match(await roomAck(probe, 'join_channel', g2.general.id), { ok: false, error: 'Missing permission: VIEW_CHANNEL' });
     const gatewaySocket = env.gateway.io.of('/').sockets.get(socket.id!)!;
     await t.resolves(until(() => !gatewaySocket.rooms.has(rooms.channel(g2.general.id))), 'left the channel room');
     t.ok(gatewaySocket.rooms.has(rooms.server(g2.server.id)), 'still in the server room');
@@ -269,7 +223,7 @@ t.test('update', async (t) => {
 
   t.test('404 for an unknown role and for another server\'s role', async (t) => {
     const other = await createGuild(env);
-    const foreign = await createRole(other);
+    const foreign = await createRole(env, other);
     assertError(t, await env.request('PATCH', `${rolesPath(g)}/12345`, { cookie: g.owner.cookie, json: { name: 'x' } }), 404, 'Role not found');
     assertError(t, await env.request('PATCH', `${rolesPath(g)}/${foreign.id}`, { cookie: g.owner.cookie, json: { name: 'x' } }), 404, 'Role not found');
     assertError(t, await env.request('PATCH', `${rolesPath(g)}/${other.server.id}`, { cookie: g.owner.cookie, json: { name: 'x' } }), 404, 'Role not found');
@@ -285,23 +239,23 @@ t.test('update', async (t) => {
   });
 
   t.test('bad bodies are 400', async (t) => {
-    const role = await createRole(g);
+    const role = await createRole(env, g);
     for (const json of [{}, { name: '' }, { name: ' ' }, { color: 'blue' }, { permissions: 'x' }, { permissions: String(1n << 39n) }, { mentionable: 3 }]) {
       assertError(t, await env.request('PATCH', `${rolesPath(g)}/${role.id}`, { cookie: g.owner.cookie, json }), 400);
     }
   });
 
   t.test('403 for a non-member and for a member without MANAGE_ROLES', async (t) => {
-    const role = await createRole(g);
+    const role = await createRole(env, g);
     const outsider = await env.register('outsider');
     assertError(t, await env.request('PATCH', `${rolesPath(g)}/${role.id}`, { cookie: outsider.cookie, json: { name: 'x' } }), 403, 'You are not a member of this server');
     assertError(t, await env.request('PATCH', `${rolesPath(g)}/${role.id}`, { cookie: watcher.cookie, json: { name: 'x' } }), 403, 'Missing permission: MANAGE_ROLES');
   });
 
   t.test('hierarchy: a manager edits only roles below their top role; owner and admins any', async (t) => {
-    const low = await createRole(g, { name: 'Low', permissions: mask(Flags.BAN_MEMBERS) });
-    const manager = await memberWith(g, Flags.MANAGE_ROLES | Flags.KICK_MEMBERS);
-    const high = await createRole(g, { name: 'High' });
+    const low = await createRole(env, g, { name: 'Low', permissions: mask(Flags.BAN_MEMBERS) });
+    const manager = await memberWith(env, g, Flags.MANAGE_ROLES | Flags.KICK_MEMBERS);
+    const high = await createRole(env, g, { name: 'High' });
     const path = (id: string) => `${rolesPath(g)}/${id}`;
     assertError(t, await env.request('PATCH', path(high.id), { cookie: manager.cookie, json: { name: 'x' } }), 403, 'You can only manage roles below your highest role');
     assertError(t, await env.request('PATCH', path(manager.role.id), { cookie: manager.cookie, json: { name: 'x' } }), 403, 'below your highest role');
@@ -311,15 +265,15 @@ t.test('update', async (t) => {
     const everyone = await env.request('PATCH', path(g.server.id), { cookie: manager.cookie, json: { color: '#123456' } });
     t.equal(everyone.status, 200, '@everyone is below every role');
 
-    const admin = await memberWith(g, Flags.ADMINISTRATOR, 'Admin');
-    const above = await createRole(g, { name: 'Above the admin' });
+    const admin = await memberWith(env, g, Flags.ADMINISTRATOR, 'Admin');
+    const above = await createRole(env, g, { name: 'Above the admin' });
     const res = await env.request('PATCH', path(above.id), { cookie: admin.cookie, json: { name: 'edited by admin' } });
     t.equal(res.status, 200, 'an administrator stands above the hierarchy');
   });
 
   t.test('no escalation: adding a bit the caller lacks is 403 and changes nothing', async (t) => {
-    const target = await createRole(g, { name: 'Target' });
-    const manager = await memberWith(g, Flags.MANAGE_ROLES);
+    const target = await createRole(env, g, { name: 'Target' });
+    const manager = await memberWith(env, g, Flags.MANAGE_ROLES);
     // The manager's role was created after the target, so the target is below it.
     for (const flag of [Flags.ADMINISTRATOR, Flags.BAN_MEMBERS]) {
       const res = await env.request('PATCH', `${rolesPath(g)}/${target.id}`, { cookie: manager.cookie, json: { name: 'Escalated', permissions: flag.toString() } });
@@ -348,13 +302,13 @@ t.test('delete', async (t) => {
   const watcher = await addMember(env, g);
 
   t.test('204, the role and its assignments are gone, role_deleted to the room, access re-checked', async (t) => {
-    const role = await createRole(g, { name: 'Doomed' });
-    await assign(g, watcher.user.id, role.id);
+    const role = await createRole(env, g, { name: 'Doomed' });
+    await assignRole(env, g, watcher.user.id, role.id);
     const override = await env.request('PUT', `/api/channels/${g.general.id}/permissions/${role.id}`, {
       cookie: g.owner.cookie, json: { target_type: 'role', allow: '0', deny: Flags.SEND_MESSAGES.toString() },
     });
     t.equal(override.status, 200);
-    const socket = await listen(t, watcher.cookie, g.server.id);
+    const socket = await listenToServer(env, t, watcher.cookie, g.server.id);
     const event = nextEvent(socket, 'role_deleted');
     rechecks.length = 0;
     const res = await env.request('DELETE', `${rolesPath(g)}/${role.id}`, { cookie: g.owner.cookie });
@@ -376,13 +330,13 @@ t.test('delete', async (t) => {
 
   t.test('404 for another server\'s role; 403 non-member, missing permission, hierarchy', async (t) => {
     const other = await createGuild(env);
-    const foreign = await createRole(other);
+    const foreign = await createRole(env, other);
     assertError(t, await env.request('DELETE', `${rolesPath(g)}/${foreign.id}`, { cookie: g.owner.cookie }), 404, 'Role not found');
-    const role = await createRole(g);
+    const role = await createRole(env, g);
     assertError(t, await env.request('DELETE', `${rolesPath(g)}/${role.id}`, { cookie: other.owner.cookie }), 403, 'You are not a member of this server');
     assertError(t, await env.request('DELETE', `${rolesPath(g)}/${role.id}`, { cookie: watcher.cookie }), 403, 'Missing permission: MANAGE_ROLES');
-    const manager = await memberWith(g, Flags.MANAGE_ROLES);
-    const high = await createRole(g);
+    const manager = await memberWith(env, g, Flags.MANAGE_ROLES);
+    const high = await createRole(env, g);
     assertError(t, await env.request('DELETE', `${rolesPath(g)}/${high.id}`, { cookie: manager.cookie }), 403, 'below your highest role');
     assertError(t, await env.request('DELETE', `${rolesPath(g)}/${manager.role.id}`, { cookie: manager.cookie }), 403, 'below your highest role');
     t.equal((await env.request('DELETE', `${rolesPath(g)}/${role.id}`, { cookie: manager.cookie })).status, 204, 'a role below is fine');
@@ -391,20 +345,20 @@ t.test('delete', async (t) => {
 
 t.test('reorder', async (t) => {
   const g = await createGuild(env);
-  const a = await createRole(g, { name: 'A' }); // 1
-  const b = await createRole(g, { name: 'B' }); // 2
-  const c = await createRole(g, { name: 'C' }); // 3
+  const a = await createRole(env, g, { name: 'A' }); // 1
+  const b = await createRole(env, g, { name: 'B' }); // 2
+  const c = await createRole(env, g, { name: 'C' }); // 3
   const reorder = (order: string[], cookie = g.owner.cookie) => env.request('PATCH', `${rolesPath(g)}/reorder`, { cookie, json: { order } });
 
   t.test('sets position = length − index, returns the list, role_updated for each moved role only', async (t) => {
     const watcher = await addMember(env, g);
-    const socket = await listen(t, watcher.cookie, g.server.id);
+    const socket = await listenToServer(env, t, watcher.cookie, g.server.id);
     const seen = record(socket, 'role_updated');
     const res = await reorder([b.id, c.id, a.id]);
     t.equal(res.status, 200);
     t.same(res.body.map((r: { name: string; position: number }) => [r.name, r.position]), [['B', 3], ['C', 2], ['A', 1], ['@everyone', 0]]);
     t.same(Object.keys(res.body[0]).sort(), ROLE_KEYS);
-    await flush(socket, watcher.user.id);
+    await env.flush(socket, watcher.user.id);
     t.same(seen.map((r) => [r.name, r.position]).sort(), [['B', 3], ['C', 2]], 'A did not move, so no event for it');
     t.ok(seen.every((r) => r.serverId === g.server.id));
     t.same((await roleList(g)).map((r) => r.name), ['B', 'C', 'A', '@everyone'], 'stored');
@@ -414,7 +368,7 @@ t.test('reorder', async (t) => {
 
   t.test('the order must list every role but @everyone exactly once', async (t) => {
     const other = await createGuild(env);
-    const foreign = await createRole(other);
+    const foreign = await createRole(env, other);
     const message = 'order must list every role of the server except @everyone exactly once';
     for (const order of [
       [b.id, c.id], [b.id, c.id, a.id, a.id], [b.id, c.id, a.id, g.server.id], [b.id, c.id, foreign.id], [], [b.id, c.id, '12345'],
@@ -438,10 +392,10 @@ t.test('reorder', async (t) => {
 
   t.test('hierarchy: a manager moves only roles below their top role, to below it, all or nothing', async (t) => {
     const g2 = await createGuild(env);
-    const low1 = await createRole(g2, { name: 'low1' }); // 1
-    const low2 = await createRole(g2, { name: 'low2' }); // 2
-    const manager = await memberWith(g2, Flags.MANAGE_ROLES); // its role: 3
-    const top = await createRole(g2, { name: 'top' }); // 4
+    const low1 = await createRole(env, g2, { name: 'low1' }); // 1
+    const low2 = await createRole(env, g2, { name: 'low2' }); // 2
+    const manager = await memberWith(env, g2, Flags.MANAGE_ROLES); // its role: 3
+    const top = await createRole(env, g2, { name: 'top' }); // 4
     const m = manager.role.id;
     const go = (order: string[]) => env.request('PATCH', `${rolesPath(g2)}/reorder`, { cookie: manager.cookie, json: { order } });
     const swap = await go([top.id, m, low1.id, low2.id]);
@@ -451,7 +405,7 @@ t.test('reorder', async (t) => {
     assertError(t, await go([top.id, low1.id, m, low2.id]), 403, 'below your highest role'); // lifts low1 to the own position
     t.same((await env.request('GET', rolesPath(g2), { cookie: g2.owner.cookie })).body.map((r: { name: string }) => r.name),
       ['top', 'Mod', 'low1', 'low2', '@everyone'], 'a refused reorder changes nothing');
-    const admin = await memberWith(g2, Flags.ADMINISTRATOR, 'Admin'); // 5
+    const admin = await memberWith(env, g2, Flags.ADMINISTRATOR, 'Admin'); // 5
     const byAdmin = await env.request('PATCH', `${rolesPath(g2)}/reorder`, { cookie: admin.cookie, json: { order: [low2.id, low1.id, m, top.id, admin.role.id] } });
     t.equal(byAdmin.status, 200, 'an administrator moves anything, even their own role');
   });
@@ -461,11 +415,11 @@ t.test('assign and remove', async (t) => {
   const g = await createGuild(env);
   const target = await addMember(env, g);
   const watcher = await addMember(env, g);
-  const a = await createRole(g, { name: 'A' });
-  const b = await createRole(g, { name: 'B' });
+  const a = await createRole(env, g, { name: 'A' });
+  const b = await createRole(env, g, { name: 'B' });
 
   t.test('PUT assigns (idempotent), DELETE removes (idempotent), member_role_updated each change, access re-checked', async (t) => {
-    const socket = await listen(t, watcher.cookie, g.server.id);
+    const socket = await listenToServer(env, t, watcher.cookie, g.server.id);
     const seen = record(socket, 'member_role_updated');
     rechecks.length = 0;
     const first = await env.request('PUT', memberRolePath(g, target.user.id, a.id), { cookie: g.owner.cookie });
@@ -481,7 +435,7 @@ t.test('assign and remove', async (t) => {
     t.equal(removed.body, '');
     const twice = await env.request('DELETE', memberRolePath(g, target.user.id, a.id), { cookie: g.owner.cookie });
     t.equal(twice.status, 204, 'removing twice is fine');
-    await flush(socket, watcher.user.id);
+    await env.flush(socket, watcher.user.id);
     t.same(seen, [
       { userId: target.user.id, serverId: g.server.id, roleIds: [a.id] },
       { userId: target.user.id, serverId: g.server.id, roleIds: [b.id, a.id] },
@@ -494,7 +448,7 @@ t.test('assign and remove', async (t) => {
 
   t.test('404 for an unknown or foreign role and for a non-member target', async (t) => {
     const other = await createGuild(env);
-    const foreign = await createRole(other);
+    const foreign = await createRole(env, other);
     const stranger = await env.register('stranger');
     for (const method of ['PUT', 'DELETE']) {
       assertError(t, await env.request(method, memberRolePath(g, target.user.id, '12345'), { cookie: g.owner.cookie }), 404, 'Role not found');
@@ -513,8 +467,8 @@ t.test('assign and remove', async (t) => {
 
   t.test('403 for a non-member, without MANAGE_ROLES, and for a role at or above the caller\'s top role', async (t) => {
     const outsider = await env.register('outsider');
-    const manager = await memberWith(g, Flags.MANAGE_ROLES);
-    const high = await createRole(g, { name: 'High' });
+    const manager = await memberWith(env, g, Flags.MANAGE_ROLES);
+    const high = await createRole(env, g, { name: 'High' });
     for (const method of ['PUT', 'DELETE']) {
       assertError(t, await env.request(method, memberRolePath(g, target.user.id, a.id), { cookie: outsider.cookie }), 403, 'You are not a member of this server');
       assertError(t, await env.request(method, memberRolePath(g, target.user.id, a.id), { cookie: watcher.cookie }), 403, 'Missing permission: MANAGE_ROLES');

@@ -3,16 +3,11 @@
 // each change sends to the server room (and to no one outside it).
 import t from 'tap';
 import { ALL_PERMISSIONS, DEFAULT_EVERYONE_PERMISSIONS } from '@nexusguild/shared/permissions';
-import { addMember, createGuild } from '../../../../../test/guild.ts';
-import { nextEvent, setup, type TestSocket } from '../../../../../test/harness.ts';
+import { addMember, createGuild, roomAck } from '../../../../../test/guild.ts';
+import { nextEvent, setup } from '../../../../../test/harness.ts';
 
 const env = await setup(t);
 const sql = env.resources.sql;
-
-/** Joins a socket to a server room through the gateway and resolves with the ack. */
-function joinServer(socket: TestSocket, serverId: string): Promise<{ ok: boolean; error?: string }> {
-  return new Promise((resolve) => socket.emit('join_server', serverId, resolve));
-}
 
 t.test('every route needs a session', async (t) => {
   const routes: [string, string][] = [
@@ -120,7 +115,7 @@ t.test('update', async (t) => {
   t.equal((await env.request('PATCH', path, { cookie: guild.owner.cookie, json: { name: ' ' } })).status, 400);
 
   const socket = await env.connect(member.cookie);
-  t.same(await joinServer(socket, guild.server.id), { ok: true });
+  t.same(await roomAck(socket, 'join_server', guild.server.id), { ok: true });
   const updated = nextEvent(socket, 'server_updated');
   const res = await env.request('PATCH', path, { cookie: guild.owner.cookie, json: { name: 'Renamed', icon: '/uploads/icons/1.png' } });
   t.equal(res.status, 200);
@@ -141,7 +136,7 @@ t.test('delete', async (t) => {
   t.same(denied.body, { error: 'Only the server owner can delete the server' });
 
   const socket = await env.connect(member.cookie);
-  t.same(await joinServer(socket, guild.server.id), { ok: true });
+  t.same(await roomAck(socket, 'join_server', guild.server.id), { ok: true });
   const deleted = nextEvent(socket, 'server_deleted');
   const res = await env.request('DELETE', path, { cookie: guild.owner.cookie });
   t.equal(res.status, 204);
@@ -184,7 +179,7 @@ t.test('invites and joining', async (t) => {
 
     const alice = await env.register('alice');
     const watcher = await env.connect(guild.owner.cookie);
-    t.same(await joinServer(watcher, guild.server.id), { ok: true });
+    t.same(await roomAck(watcher, 'join_server', guild.server.id), { ok: true });
     const aliceSocket = await env.connect(alice.cookie);
     const joinedEvent = nextEvent(watcher, 'user_joined');
     const serverJoined = nextEvent(aliceSocket, 'server_joined');
@@ -265,7 +260,7 @@ t.test('leave', async (t) => {
   t.same(owner.body, { error: 'Server owner cannot leave — delete the server instead' });
 
   const watcher = await env.connect(guild.owner.cookie);
-  t.same(await joinServer(watcher, guild.server.id), { ok: true });
+  t.same(await roomAck(watcher, 'join_server', guild.server.id), { ok: true });
   const left = nextEvent(watcher, 'user_left');
   const res = await env.request('POST', path, { cookie: member.cookie });
   t.equal(res.status, 200);
@@ -317,13 +312,13 @@ t.test('a non-member hears nothing of the server', async (t) => {
   const outsider = await env.register('outsider');
   const member = await addMember(env, guild);
   const spy = await env.connect(outsider.cookie);
-  const refused = await joinServer(spy, guild.server.id);
+  const refused = await roomAck(spy, 'join_server', guild.server.id);
   t.equal(refused.ok, false, 'the gateway refuses the join');
   const seen: [string, unknown][] = [];
   spy.onAny((event: string, payload: unknown) => seen.push([event, payload]));
 
   const listener = await env.connect(member.cookie);
-  t.same(await joinServer(listener, guild.server.id), { ok: true });
+  t.same(await roomAck(listener, 'join_server', guild.server.id), { ok: true });
   const updated = nextEvent(listener, 'server_updated');
   await env.request('PATCH', `/api/servers/${guild.server.id}`, { cookie: guild.owner.cookie, json: { name: 'Secret plans' } });
   await updated;
