@@ -1,6 +1,7 @@
 // Fan-out bench for the publish path: Redis emitter → gateway adapter → sockets.
 // Against a running instance (start it with RATE_LIMIT_ENABLED=false so users can register):
 //   npm run bench -- publish --url http://127.0.0.1:3000 --sockets 100 --rate 200 --seconds 10
+// (with REDIS_ADAPTER=sharded when the instance runs the sharded adapter)
 // It registers --sockets users, connects one websocket each, then publishes --rate events per
 // second (open loop) through the same Redis the instance uses (REDIS_URL, REDIS_PREFIX), each to all
 // of those users' rooms, and measures publish→deliver latency on every socket.
@@ -50,7 +51,7 @@ for (let i = 0; i < socketCount; i += 20) {
 const sockets = await Promise.all(users.map((u) => connect(u.cookie)));
 
 const redis = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-const publisher = createPublisher(redis, redisKeys(process.env.REDIS_PREFIX ?? 'ng:'));
+const publisher = createPublisher(redis, redisKeys(process.env.REDIS_PREFIX ?? 'ng:'), process.env.REDIS_ADAPTER === 'sharded' ? 'sharded' : 'classic');
 const targets = users.map((u) => rooms.user(u.id));
 
 const latencies: number[] = [];

@@ -47,7 +47,7 @@ function hasTool(t: Test, name: string, probe: string[]): boolean {
 function configVariables(): Set<string> {
   const src = read('shared/src/config.ts');
   const names = new Set<string>();
-  for (const m of src.matchAll(/\b(?:str|int|bool|url)\(env, '([A-Z0-9_]+)'/g)) names.add(m[1]);
+  for (const m of src.matchAll(/\b(?:str|int|bool|url|oneOf)\(env, '([A-Z0-9_]+)'/g)) names.add(m[1]);
   for (const m of src.matchAll(/\benv\.([A-Z0-9_]+)/g)) names.add(m[1]);
   return names;
 }

@@ -246,3 +246,21 @@ export function assertError(t: Test, res: Reply, status: number, error?: string 
   t.type(res.body?.error, 'string', 'an error body');
   if (error !== undefined) t.match(res.body.error, error);
 }
+
+/** Resolves when the socket `socketId` leaves `room` on `gateway` (a join or forced leave is async). */
+export function leavesRoom(gateway: Gateway, room: string, socketId: string, timeoutMs = 3000): Promise<void> {
+  const adapter = gateway.io.of('/').adapter;
+  return new Promise((resolve, reject) => {
+    const listener = (r: string, id: string) => {
+      if (r !== room || id !== socketId) return;
+      clearTimeout(timer);
+      adapter.off('leave-room', listener);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      adapter.off('leave-room', listener);
+      reject(new Error(`socket ${socketId} did not leave ${room}`));
+    }, timeoutMs);
+    adapter.on('leave-room', listener);
+  });
+}

@@ -148,6 +148,12 @@ t.test('REDIS_PREFIX', async (t) => {
   for (const bad of ['has space', 'a*b', 'x'.repeat(65), '{tag}']) refuses(t, { REDIS_PREFIX: bad }, 'REDIS_PREFIX');
 });
 
+t.test('REDIS_ADAPTER', async (t) => {
+  t.equal(load({}).config.redisAdapter, 'classic');
+  t.equal(load({ REDIS_ADAPTER: 'sharded' }).config.redisAdapter, 'sharded');
+  for (const bad of ['Sharded', 'cluster', ' ']) refuses(t, { REDIS_ADAPTER: bad }, 'REDIS_ADAPTER');
+});
+
 t.test('a process given a bad value exits 78 with a one-line reason', async (t) => {
   const script = `import { loadConfigOrExit } from ${JSON.stringify(fileURLToPath(new URL('./config.ts', import.meta.url)))}; loadConfigOrExit(); console.log('started');`;
   const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {

@@ -11,6 +11,8 @@ export interface Config {
   redisUrl: string;
   /** Prefix for every Redis key and pub/sub channel we own, so runs and deployments never collide. */
   redisPrefix: string;
+  /** How gateways share events: Redis pub/sub (`classic`) or Redis 7 sharded pub/sub (`sharded`). */
+  redisAdapter: 'classic' | 'sharded';
   sessionSecret: string;
   cookieSecure: boolean;
   corsOrigins: string[];
@@ -53,6 +55,12 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   if (/^(1|true|yes|on)$/i.test(raw)) return true;
   if (/^(0|false|no|off)$/i.test(raw)) return false;
   throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+function oneOf<T extends string>(env: Env, name: string, fallback: T, values: readonly T[]): T {
+  const v = str(env, name, fallback);
+  if (!values.includes(v as T)) throw new ConfigError(`${name} must be one of ${values.join(', ')}, got "${v}"`);
+  return v as T;
 }
 
 function url(env: Env, name: string, fallback: string, protocols: string[]): string {
@@ -116,6 +124,7 @@ export function loadConfig(env: Env = process.env, warn: (msg: string) => void =
     databaseUrl: url(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/nexusguild', ['postgres:', 'postgresql:']),
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
     redisPrefix,
+    redisAdapter: oneOf(env, 'REDIS_ADAPTER', 'classic', ['classic', 'sharded'] as const),
     sessionSecret,
     cookieSecure: bool(env, 'COOKIE_SECURE', production),
     corsOrigins,

@@ -1,12 +1,15 @@
-// Owns the path from a committed write to sockets on every gateway: a socket.io Redis emitter on
-// the same channel prefix as the gateways' adapter. The API's publish.ts decides *what* to send;
-// this decides *how* it travels.
+// Owns the path from a committed write to sockets on every gateway, in the wire format of the
+// gateways' adapter: the classic Redis adapter (PUBLISH, through @socket.io/redis-emitter) or the
+// sharded one (Redis 7 SPUBLISH, which has no emitter package, so its few messages are built here).
+// The API decides *what* to send; this decides *how* it travels.
 import { Emitter } from '@socket.io/redis-emitter';
 import type { Redis } from 'ioredis';
 import type { EventName, EventPayload, ServerToClientEvents } from './events.ts';
 import { RECHECK_ACCESS, rooms } from './events.ts';
 import { eventsPublished } from './metrics.ts';
 import { tolerateUnawaitedCommands, type RedisKeys } from './redis.ts';
+
+export type AdapterMode = 'classic' | 'sharded';
 
 export interface Publisher {
   /** Emits one event to every socket in any of `room` (a room name or several, deduplicated). */
@@ -24,26 +27,73 @@ export interface Publisher {
   recheckAccess(serverId: string): void;
 }
 
-export function createPublisher(redis: Redis, keys: RedisKeys): Publisher {
-  // The emitter publishes without awaiting: a Redis outage must cost events, not the process.
-  const emitter = new Emitter<ServerToClientEvents>(tolerateUnawaitedCommands(redis), { key: keys.socketio });
+/** The four adapter operations the publisher needs. */
+interface Transport {
+  broadcast(to: string[], event: string, payload: unknown): void;
+  socketsLeave(of: string[], leave: string[]): void;
+  disconnectSockets(of: string[]): void;
+  serverSideEmit(event: string, arg: unknown): void;
+}
+
+function classicTransport(redis: Redis, key: string): Transport {
+  const emitter = new Emitter<ServerToClientEvents>(redis, { key });
+  return {
+    // The emitter's typing wants a spread tuple of a known event; callers are typed by Publisher.
+    broadcast: (to, event, payload) => (emitter.to(to) as unknown as { emit(e: string, p: unknown): void }).emit(event, payload),
+    socketsLeave: (of, leave) => emitter.in(of).socketsLeave(leave),
+    disconnectSockets: (of) => emitter.in(of).disconnectSockets(true),
+    serverSideEmit: (event, arg) => emitter.serverSideEmit(event, arg),
+  };
+}
+
+/** socket.io-adapter's ClusterAdapter message types. */
+const enum MessageType { BROADCAST = 3, SOCKETS_LEAVE = 5, DISCONNECT_SOCKETS = 6, SERVER_SIDE_EMIT = 9 }
+const EVENT_PACKET = 2; // socket.io-parser's EVENT
+/** The uid the adapters treat as "not a server" (the same one @socket.io/redis-emitter uses). */
+const EMITTER_UID = 'emitter';
+
+/**
+ * The sharded adapter (`subscriptionMode: 'dynamic'`) listens on `<prefix>#/#` and, for each room
+ * with members on that gateway, on `<prefix>#/#<room>#`: a broadcast to one room goes to the
+ * room's channel, so only gateways with members in it receive it. Everything else goes to the
+ * main channel. Messages are JSON (payloads never carry binary).
+ */
+function shardedTransport(redis: Redis, prefix: string): Transport {
+  const main = `${prefix}#/#`;
+  const send = (channel: string, type: MessageType, data: unknown) =>
+    void redis.spublish(channel, JSON.stringify({ uid: EMITTER_UID, nsp: '/', type, data }));
+  const opts = (of: string[]) => ({ rooms: of, except: [], flags: {} });
+  return {
+    broadcast: (to, event, payload) => send(to.length === 1 ? `${main}${to[0]}#` : main, MessageType.BROADCAST, {
+      packet: { type: EVENT_PACKET, data: [event, payload], nsp: '/' },
+      opts: opts(to),
+    }),
+    socketsLeave: (of, leave) => send(main, MessageType.SOCKETS_LEAVE, { opts: opts(of), rooms: leave }),
+    disconnectSockets: (of) => send(main, MessageType.DISCONNECT_SOCKETS, { opts: opts(of), close: true }),
+    serverSideEmit: (event, arg) => send(main, MessageType.SERVER_SIDE_EMIT, { packet: [event, arg] }),
+  };
+}
+
+export function createPublisher(redis: Redis, keys: RedisKeys, mode: AdapterMode = 'classic'): Publisher {
+  // Publishing is never awaited: a Redis outage must cost events, not the process.
+  const client = tolerateUnawaitedCommands(redis);
+  const transport = mode === 'sharded' ? shardedTransport(client, keys.socketio) : classicTransport(client, keys.socketio);
   return {
     emit(room, event, payload) {
       eventsPublished.inc({ event });
-      // The emitter's typing wants a spread tuple; the payload type is already checked above.
-      (emitter.to(room) as unknown as { emit(e: string, p: unknown): void }).emit(event, payload);
+      transport.broadcast([room].flat(), event, payload);
     },
     endSession(sid) {
-      emitter.in(rooms.session(sid)).disconnectSockets(true);
+      transport.disconnectSockets([rooms.session(sid)]);
     },
     leaveRooms(userId, roomNames) {
-      if (roomNames.length) emitter.in(rooms.user(userId)).socketsLeave(roomNames);
+      if (roomNames.length) transport.socketsLeave([rooms.user(userId)], roomNames);
     },
     clearRooms(roomNames) {
-      if (roomNames.length) emitter.in(roomNames).socketsLeave(roomNames);
+      if (roomNames.length) transport.socketsLeave(roomNames, roomNames);
     },
     recheckAccess(serverId) {
-      emitter.serverSideEmit(RECHECK_ACCESS, serverId);
+      transport.serverSideEmit(RECHECK_ACCESS, serverId);
     },
   };
 }

@@ -32,7 +32,7 @@ export async function closeRedis(client: Redis): Promise<void> {
 }
 
 // Commands socket.io's Redis emitter and adapter send without awaiting them.
-const UNAWAITED = ['publish', 'subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe'] as const;
+const UNAWAITED = ['publish', 'subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe', 'spublish', 'ssubscribe', 'sunsubscribe'] as const;
 
 /**
  * socket.io's emitter and adapter fire some commands and never await them. During a Redis outage

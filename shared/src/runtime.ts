@@ -39,7 +39,7 @@ export async function openResources(config: Config): Promise<Resources> {
   const jobs = createJobs(config.redisUrl, keys);
   return {
     config, sql, redis, keys, ids, storage, jobs,
-    publisher: createPublisher(redis, keys),
+    publisher: createPublisher(redis, keys, config.redisAdapter),
     async close() {
       await jobs.close();
       await lease?.release().catch(() => {});

@@ -1,7 +1,7 @@
 // The gateway: socket.io on the shared Redis adapter. It authenticates each handshake from the
 // API's session cookie, puts the socket in its personal and session rooms, and (as the guild
 // issues land) checks every room join. It never writes the database.
-import { createAdapter } from '@socket.io/redis-adapter';
+import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
 import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from '@nexusguild/shared/events';
@@ -51,7 +51,9 @@ export function createGateway(httpServer: HttpServer, { config, redis, keys, sql
     cors: { origin: config.corsOrigins, credentials: true },
     // Browsers send Origin on websocket upgrades and polling; refuse foreign ones before anything else.
     allowRequest: (req, callback) => callback(null, isAllowedOrigin(req.headers.origin, req.headers.host, config.corsOrigins)),
-    adapter: createAdapter(pub, sub, { key: keys.socketio }),
+    adapter: config.redisAdapter === 'sharded'
+      ? createShardedAdapter(pub, sub, { channelPrefix: keys.socketio, subscriptionMode: 'dynamic' })
+      : createAdapter(pub, sub, { key: keys.socketio }),
   });
 
   io.use((socket, next) => {

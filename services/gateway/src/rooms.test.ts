@@ -7,7 +7,7 @@ import type { Gateway } from '@nexusguild/gateway';
 import { RECHECK_ACCESS, rooms } from '@nexusguild/shared/events';
 import { createSql } from '@nexusguild/shared/db/index';
 import { channelsRepo } from '@nexusguild/shared/repos/channels';
-import { nextEvent, record, setup, startGateway, type TestSocket } from '../../../test/harness.ts';
+import { leavesRoom, nextEvent, record, setup, startGateway, type TestSocket } from '../../../test/harness.ts';
 import { addMember, createGuild, roomAck, type GuildFixture, type Registered, type RoomAck } from '../../../test/guild.ts';
 import { MAX_ROOMS } from './handlers/rooms.ts';
 
@@ -25,23 +25,6 @@ async function usersIn(room: string): Promise<string[]> {
 }
 
 /** Resolves when `socketId` leaves `room` on `gateway` (register before the action). */
-function leaves(gateway: Gateway, room: string, socketId: string, timeoutMs = 3000): Promise<void> {
-  const adapter = gateway.io.of('/').adapter;
-  return new Promise((resolve, reject) => {
-    const listener = (r: string, id: string) => {
-      if (r !== room || id !== socketId) return;
-      clearTimeout(timer);
-      adapter.off('leave-room', listener);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      adapter.off('leave-room', listener);
-      reject(new Error(`socket ${socketId} did not leave ${room}`));
-    }, timeoutMs);
-    adapter.on('leave-room', listener);
-  });
-}
-
 const socketId = (s: TestSocket) => s.id ?? '';
 
 /** Renames the server (→ server_updated) and creates a channel (→ channel_created) as the owner. */
@@ -406,7 +389,7 @@ t.test('losing VIEW_CHANNEL removes the socket from the channel room on every ga
   }
   // The viewer keeps VIEW_CHANNEL through a member override; everyone else loses it.
   await putOverride(guild, guild.general.id, viewer.user.id, 'member', VIEW_CHANNEL, '0');
-  const gone = Promise.all([leaves(env.gateway, general, socketId(l1)), leaves(gateway2, general, socketId(l2))]);
+  const gone = Promise.all([leavesRoom(env.gateway, general, socketId(l1)), leavesRoom(gateway2, general, socketId(l2))]);
   await putOverride(guild, guild.general.id, guild.server.id, 'role', '0', VIEW_CHANNEL);
   await gone;
   // Each gateway rechecks all its sockets in one pass, so the others are settled by now.
@@ -435,7 +418,7 @@ t.test('losing the role that granted VIEW_CHANNEL removes the socket from the ch
   const s = await connect2(member.cookie);
   t.same(await roomAck(s, 'join_channel', staff.id), { ok: true });
   t.same(await roomAck(s, 'join_channel', guild.general.id), { ok: true });
-  const gone = leaves(gateway2, rooms.channel(staff.id), socketId(s));
+  const gone = leavesRoom(gateway2, rooms.channel(staff.id), socketId(s));
   t.equal((await env.request('DELETE', assign, { cookie: guild.owner.cookie })).status, 204);
   await gone;
   t.same(local(gateway2, rooms.channel(guild.general.id)), [socketId(s)], 'still in the channel it can view');
