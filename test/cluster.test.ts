@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { io as ioClient, type ManagerOptions, type SocketOptions } from 'socket.io-client';
-import type { TestSocket } from './harness.ts';
+import { nextEvent, record, type TestSocket } from './harness.ts';
 import { databaseUrl, dropDatabases } from './db.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -225,6 +225,41 @@ t.test('logout through API 2 disconnects the session\'s sockets on both gateways
   t.equal((await call(api2, 'POST', '/api/auth/logout', { cookie: session.cookie })).status, 200);
   t.same(await reasons, ['io server disconnect', 'io server disconnect', 'io server disconnect']);
   t.equal((await call(api1, 'GET', '/api/auth/me', { cookie: session.cookie })).status, 401, 'API 1 forgot it too');
+});
+
+t.test('guild events cross nodes: posted through API 1, heard on both gateways; a kick through API 2 empties both', async (t) => {
+  const owner = await register(api1);
+  const member = await register(api2);
+  const server = await call(api1, 'POST', '/api/servers', { cookie: owner.cookie, json: { name: 'Across' } });
+  t.equal(server.status, 201);
+  const invite = await call(api2, 'POST', `/api/servers/${server.body.id}/invites`, { cookie: owner.cookie, json: {} });
+  t.equal((await call(api1, 'POST', '/api/servers/join', { cookie: member.cookie, json: { code: invite.body.code } })).status, 200);
+
+  const [g1, g2] = [await connect(gateway1, member.cookie), await connect(gateway2, member.cookie)];
+  for (const socket of [g1, g2]) t.same(await socket.timeout(3000).emitWithAck('join_server', server.body.id), { ok: true });
+  const renamed = [g1, g2].map((s) => nextEvent(s, 'server_updated'));
+  t.equal((await call(api1, 'PATCH', `/api/servers/${server.body.id}`, { cookie: owner.cookie, json: { name: 'Renamed' } })).status, 200);
+  t.match(await Promise.all(renamed), [{ name: 'Renamed' }, { name: 'Renamed' }], 'both gateways delivered it');
+
+  const left = [g1, g2].map((s) => nextEvent(s, 'user_left'));
+  t.equal((await call(api2, 'DELETE', `/api/servers/${server.body.id}/members/${member.id}`, { cookie: owner.cookie })).status, 204);
+  await Promise.all(left); // the last event of the server room they hear
+  // After the kick the member's sockets are out of the room on both gateways: a rename reaches
+  // the owner (in the room) but not them; their own personal-room event proves the path is clear.
+  const seen = [record(g1, 'server_updated'), record(g2, 'server_updated')];
+  const ownerSocket = await connect(gateway2, owner.cookie);
+  t.same(await ownerSocket.timeout(3000).emitWithAck('join_server', server.body.id), { ok: true });
+  const ownerHears = nextEvent(ownerSocket, 'server_updated');
+  await call(api1, 'PATCH', `/api/servers/${server.body.id}`, { cookie: owner.cookie, json: { name: 'Members only' } });
+  await ownerHears;
+  const marker = [g1, g2].map((s) => nextEvent(s, 'server_joined'));
+  await call(api2, 'POST', '/api/servers', { cookie: member.cookie, json: { name: 'Own' } });
+  await Promise.all(marker);
+  t.same(seen, [[], []], 'the kicked member hears nothing more from the server on either gateway');
+  // Later tests count sockets per gateway: log both out, which closes their sockets server-side.
+  const closed = [g1, g2, ownerSocket].map((socket) => disconnected(socket));
+  for (const user of [member, owner]) await call(api1, 'POST', '/api/auth/logout', { cookie: user.cookie });
+  await Promise.all(closed);
 });
 
 t.test('ids minted concurrently by both API nodes never collide', async (t) => {
