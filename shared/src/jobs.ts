@@ -1,6 +1,7 @@
 // Owns the job contract between the API (producer) and the worker (consumer): queue names,
 // payloads and the retry policy. Every job is idempotent: running it twice does no harm.
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import { currentRequestId } from './log.ts';
 import { reportOutages, type RedisKeys } from './redis.ts';
 
 export interface JobPayloads {
@@ -12,6 +13,8 @@ export interface JobPayloads {
   'delete-objects': { keys: string[] };
 }
 export type JobName = keyof JobPayloads;
+/** A job's data: its payload plus the id of the request that caused it, for the logs. */
+export type JobData<N extends JobName> = JobPayloads[N] & { requestId?: string };
 
 export const QUEUE = 'main';
 
@@ -46,7 +49,7 @@ export function createJobs(redisUrl: string, keys: RedisKeys): Jobs {
   reportOutages(queue, 'job queue');
   return {
     async enqueue(name, data, opts) {
-      await queue.add(name, data, opts);
+      await queue.add(name, { ...data, requestId: currentRequestId() } satisfies JobData<typeof name>, opts);
     },
     close: () => queue.close(),
   };

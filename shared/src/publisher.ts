@@ -6,6 +6,7 @@ import { Emitter } from '@socket.io/redis-emitter';
 import type { Redis } from 'ioredis';
 import type { EventName, EventPayload, ServerToClientEvents } from './events.ts';
 import { RECHECK_ACCESS, rooms } from './events.ts';
+import { currentRequestId, type Logger } from './log.ts';
 import { eventsPublished } from './metrics.ts';
 import { tolerateUnawaitedCommands, type RedisKeys } from './redis.ts';
 
@@ -74,14 +75,16 @@ function shardedTransport(redis: Redis, prefix: string): Transport {
   };
 }
 
-export function createPublisher(redis: Redis, keys: RedisKeys, mode: AdapterMode = 'classic'): Publisher {
+export function createPublisher(redis: Redis, keys: RedisKeys, mode: AdapterMode = 'classic', log?: Logger): Publisher {
   // Publishing is never awaited: a Redis outage must cost events, not the process.
   const client = tolerateUnawaitedCommands(redis);
   const transport = mode === 'sharded' ? shardedTransport(client, keys.socketio) : classicTransport(client, keys.socketio);
   return {
     emit(room, event, payload) {
       eventsPublished.inc({ event });
-      transport.broadcast([room].flat(), event, payload);
+      const to = [room].flat();
+      log?.debug({ requestId: currentRequestId(), event, rooms: to }, 'event published');
+      transport.broadcast(to, event, payload);
     },
     endSession(sid) {
       transport.disconnectSockets([rooms.session(sid)]);

@@ -6,6 +6,7 @@ import { ConfigError, type Config } from './config.ts';
 import { createSql, type Sql } from './db/index.ts';
 import { claimWorkerId, createIdGenerator, type IdGenerator } from './ids.ts';
 import { createJobs, type Jobs } from './jobs.ts';
+import { createLogger, type Logger } from './log.ts';
 import { createPublisher, type Publisher } from './publisher.ts';
 import { closeRedis, createRedis, redisKeys, type Redis, type RedisKeys } from './redis.ts';
 import { createStorage, type Storage } from './storage.ts';
@@ -19,6 +20,7 @@ export interface Resources {
   publisher: Publisher;
   storage: Storage;
   jobs: Jobs;
+  log: Logger;
   close(): Promise<void>;
 }
 
@@ -31,6 +33,7 @@ function exitOnLostLease() {
 export async function openResources(config: Config): Promise<Resources> {
   if (!config.s3.endpoint) throw new ConfigError('S3_ENDPOINT is required (only `npm start` embeds an S3 server)');
   const keys = redisKeys(config.redisPrefix);
+  const log = createLogger(config.logLevel);
   const redis = createRedis(config.redisUrl);
   const sql = createSql(config.databaseUrl);
   const lease = config.workerId === null ? await claimWorkerId(redis, keys, randomUUID(), exitOnLostLease) : null;
@@ -38,8 +41,8 @@ export async function openResources(config: Config): Promise<Resources> {
   const storage = createStorage({ ...config.s3, endpoint: config.s3.endpoint });
   const jobs = createJobs(config.redisUrl, keys);
   return {
-    config, sql, redis, keys, ids, storage, jobs,
-    publisher: createPublisher(redis, keys, config.redisAdapter),
+    config, sql, redis, keys, ids, storage, jobs, log,
+    publisher: createPublisher(redis, keys, config.redisAdapter, log),
     async close() {
       await jobs.close();
       await lease?.release().catch(() => {});

@@ -2,7 +2,8 @@
 // inject() and the all-in-one process and the split API process mount the same thing.
 import fastifySwagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
+import { withRequestId } from '@nexusguild/shared/log';
 import type { Resources } from '@nexusguild/shared/runtime';
 import { registerErrorHandling } from './plugins/errors.ts';
 import { registerMetrics } from './plugins/metrics.ts';
@@ -23,11 +24,11 @@ export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression,
 /** JSON bodies are small; uploads go through multipart with their own limits. */
 const JSON_BODY_LIMIT = 64 * 1024;
 
-export async function buildApp(deps: ApiDeps, options: Pick<FastifyServerOptions, 'logger' | 'serverFactory'> = {}): Promise<App> {
+export async function buildApp(deps: ApiDeps): Promise<App> {
   const { config, redis, keys } = deps;
   const app = Fastify({
-    logger: options.logger ?? { level: config.logLevel },
-    serverFactory: options.serverFactory,
+    loggerInstance: deps.log as FastifyBaseLogger, // a pino Logger; plugins are typed against the base logger
+    requestIdLogLabel: 'requestId',
     bodyLimit: JSON_BODY_LIMIT,
     trustProxy: config.trustProxy,
     requestIdHeader: 'x-request-id',
@@ -36,6 +37,11 @@ export async function buildApp(deps: ApiDeps, options: Pick<FastifyServerOptions
   // Bodies are JSON (or multipart where a route adds it): any other type is a 415, not a string
   // body that fails validation as a 400.
   app.removeContentTypeParser('text/plain');
+  // The request id follows the request into the events and jobs it causes, and back to the client.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id);
+    withRequestId(request.id, done);
+  });
 
   registerErrorHandling(app);
   registerMetrics(app); // /metrics and request latency, before any route so every route is timed

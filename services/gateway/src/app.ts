@@ -15,7 +15,7 @@ import { instrumentGateway } from './metrics.ts';
 
 export type GatewayServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 export type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
-export type GatewayDeps = Pick<Resources, 'config' | 'redis' | 'keys' | 'sql'>;
+export type GatewayDeps = Pick<Resources, 'config' | 'redis' | 'keys' | 'sql' | 'log'>;
 
 export interface Gateway {
   io: GatewayServer;
@@ -36,7 +36,7 @@ function releaseHandshake(socket: GatewaySocket) {
   socket.handshake.headers = {};
 }
 
-export function createGateway(httpServer: HttpServer, { config, redis, keys, sql }: GatewayDeps): Gateway {
+export function createGateway(httpServer: HttpServer, { config, redis, keys, sql, log }: GatewayDeps): Gateway {
   // Adapter traffic must not wait for auto-pipelining: it would also reorder it behind QUIT at
   // shutdown. The adapter never awaits publish/subscribe: an outage must not crash the gateway.
   const adapterClient = () => tolerateUnawaitedCommands(createRedis(config.redisUrl, { enableAutoPipelining: false }));
@@ -70,7 +70,7 @@ export function createGateway(httpServer: HttpServer, { config, redis, keys, sql
 
   instrumentGateway(io); // metrics: connected sockets and received events
 
-  const attachRoomHandlers = roomHandlers(io, sql);
+  const attachRoomHandlers = roomHandlers(io, sql, log);
   io.on('connection', (socket: GatewaySocket) => {
     socket.join([rooms.user(socket.data.userId), rooms.session(socket.data.sid)]);
     attachRoomHandlers(socket);

@@ -1,6 +1,7 @@
 // Entry point of a standalone gateway process (`npm run start:gateway`, one of M behind the proxy).
 import { createServer } from 'node:http';
 import { loadConfigOrExit } from '@nexusguild/shared/config';
+import { createLogger } from '@nexusguild/shared/log';
 import { writeMetrics } from '@nexusguild/shared/metrics';
 import { createSql } from '@nexusguild/shared/db/index';
 import { closeRedis, createRedis, redisKeys } from '@nexusguild/shared/redis';
@@ -10,6 +11,7 @@ import { createGateway } from './app.ts';
 const config = loadConfigOrExit();
 const redis = createRedis(config.redisUrl);
 const sql = createSql(config.databaseUrl);
+const log = createLogger(config.logLevel);
 
 // Liveness and readiness for the load balancer, /metrics for Prometheus (HAProxy and the Ingress
 // send only /socket.io/ here, so /metrics stays internal); socket.io answers /socket.io/ itself.
@@ -25,10 +27,10 @@ const server = createServer((req, res) => {
   }
   res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"Not found"}');
 });
-const gateway = createGateway(server, { config, redis, keys: redisKeys(config.redisPrefix), sql });
-server.listen(config.port, config.host, () => console.log(`gateway listening on ${config.host}:${config.port}`));
+const gateway = createGateway(server, { config, redis, keys: redisKeys(config.redisPrefix), sql, log });
+server.listen(config.port, config.host, () => log.info({ host: config.host, port: config.port }, 'gateway listening'));
 
-onShutdown(console, async () => {
+onShutdown(log, async () => {
   await gateway.close();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await sql.end({ timeout: 5 });

@@ -1,7 +1,8 @@
 // The worker: one BullMQ worker on the shared queue, dispatching each job by name to its handler.
 // Handlers are idempotent, so BullMQ's retries (with backoff) are always safe.
 import { Worker, type Job } from 'bullmq';
-import { QUEUE, bullConnection, type JobName, type JobPayloads } from '@nexusguild/shared/jobs';
+import { QUEUE, bullConnection, type JobData, type JobName, type JobPayloads } from '@nexusguild/shared/jobs';
+import { withRequestId } from '@nexusguild/shared/log';
 import type { Resources } from '@nexusguild/shared/runtime';
 import { reportOutages } from '@nexusguild/shared/redis';
 import { measureJob } from './metrics.ts';
@@ -21,15 +22,19 @@ export interface JobWorker {
 export function startWorker(deps: WorkerDeps, { concurrency = 8 } = {}): JobWorker {
   const worker = new Worker(
     QUEUE,
-    async (job: Job) => {
+    // The job runs as part of the request that enqueued it: its logs and events carry that id.
+    (job: Job<JobData<JobName>>) => withRequestId(job.data.requestId, async () => {
       const handler = handlers[job.name as JobName] as ((data: unknown, deps: WorkerDeps) => Promise<void>) | undefined;
       // Unknown names share one label value: a stray producer must not grow the series.
       if (!handler) return measureJob('unknown', () => Promise.reject(new Error(`no handler for job "${job.name}"`)));
       await measureJob(job.name, () => handler(job.data, deps));
-    },
+    }),
     { connection: bullConnection(deps.config.redisUrl), prefix: deps.keys.bullPrefix, concurrency },
   );
   reportOutages(worker, 'job worker'); // BullMQ retries connection trouble; the process stays up
+  const about = (job: Job<JobData<JobName>> | undefined) => ({ requestId: job?.data.requestId, job: job?.name, jobId: job?.id, attempt: job?.attemptsMade });
+  worker.on('completed', (job) => deps.log.debug(about(job), 'job completed'));
+  worker.on('failed', (job, err) => deps.log.warn({ ...about(job), err: err.message }, 'job failed'));
   return {
     worker,
     // Stops taking jobs and waits for the active ones to finish. A job still running when the

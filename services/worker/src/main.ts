@@ -12,8 +12,8 @@ await worker.worker.waitUntilReady();
 // Ready while the worker loop runs and Redis (where the jobs are) answers.
 const ready = async () => worker.worker.isRunning() && (await resources.redis.ping()) === 'PONG';
 const metrics = await startMetricsServer(config.metricsPort, config.host, ready);
-console.log(`worker ready (metrics on ${config.host}:${config.metricsPort})`);
-onShutdown(console, async () => {
+resources.log.info({ metrics: `${config.host}:${config.metricsPort}` }, 'worker ready');
+onShutdown(resources.log, async () => {
   await worker.close(); // stops taking jobs, waits for the active ones
   await new Promise<void>((resolve) => metrics.close(() => resolve()));
   await resources.close();

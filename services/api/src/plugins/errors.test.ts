@@ -114,7 +114,7 @@ t.test('a dependency that is down gives 503, not 500', async (t) => {
   deadRedis.on('error', () => {});
   t.teardown(() => deadRedis.disconnect());
 
-  const noDb = await buildApp({ ...env.resources, sql: deadSql }, { logger: false });
+  const noDb = await buildApp({ ...env.resources, sql: deadSql });
   t.teardown(() => noDb.close());
   const login = await noDb.inject({ method: 'POST', url: '/api/auth/login', payload: { email: user.email, password } });
   assertJsonError(t, { status: login.statusCode, headers: login.headers as Reply['headers'], body: login.json() }, 503, 'login without Postgres');
@@ -123,7 +123,7 @@ t.test('a dependency that is down gives 503, not 500', async (t) => {
   const health = await noDb.inject({ method: 'GET', url: '/api/health' });
   t.equal(health.statusCode, 200, 'liveness does not depend on Postgres');
 
-  const noRedis = await buildApp({ ...env.resources, redis: deadRedis }, { logger: false });
+  const noRedis = await buildApp({ ...env.resources, redis: deadRedis });
   t.teardown(() => noRedis.close());
   const me2 = await noRedis.inject({ method: 'GET', url: '/api/auth/me', headers: { cookie } });
   assertJsonError(t, { status: me2.statusCode, headers: me2.headers as Reply['headers'], body: me2.json() }, 503, 'me without Redis');

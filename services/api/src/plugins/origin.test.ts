@@ -122,7 +122,7 @@ t.test('an origin in CORS_ORIGINS gets CORS with credentials', async (t) => {
 });
 
 t.test('without CORS_ORIGINS the same origin is foreign', async (t) => {
-  const plain = await buildApp({ ...env.resources, config: { ...env.resources.config, corsOrigins: [] } }, { logger: false });
+  const plain = await buildApp({ ...env.resources, config: { ...env.resources.config, corsOrigins: [] } });
   t.teardown(() => plain.close());
   const res = await plain.inject({ method: 'POST', url: '/api/auth/login', payload: login, headers: { origin: ALLOWED, host: HOST } });
   t.equal(res.statusCode, 403);

@@ -80,7 +80,7 @@ t.test('registration has its own limit', async (t) => {
 
 t.test('the limit holds across API nodes (shared Redis counters)', async (t) => {
   const env = await setup(t, { RATE_LIMIT_ENABLED: 'true' });
-  const other = await buildApp(env.resources, { logger: false });
+  const other = await buildApp(env.resources);
   t.teardown(() => other.close());
   const max = limits.login.max;
   // Alternate between the two nodes: together they allow `max`, not 2 × max.

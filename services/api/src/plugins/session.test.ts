@@ -145,7 +145,7 @@ t.test('rolling expiry: a session older than a day is refreshed, a fresh one is 
 });
 
 t.test('an API node sees sessions made by another (shared Redis)', async (t) => {
-  const other = await buildApp(env.resources, { logger: false });
+  const other = await buildApp(env.resources);
   t.teardown(() => other.close());
 
   const { cookie, user, password } = await env.register('multi');

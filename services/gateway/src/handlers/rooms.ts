@@ -4,6 +4,7 @@
 // gateway's sockets out of the channel rooms they may no longer view. Kick, ban, leave and
 // deletion need nothing here: the API makes the sockets leave through the adapter.
 import type { Db } from '@nexusguild/shared/db/index';
+import type { Logger } from '@nexusguild/shared/log';
 import { RECHECK_ACCESS, rooms, type Ack } from '@nexusguild/shared/events';
 import { isId } from '@nexusguild/shared/ids';
 import { Flags, channelPermissions, has } from '@nexusguild/shared/permissions';
@@ -33,7 +34,7 @@ interface Pending {
   left: boolean;
 }
 
-export function roomHandlers(io: GatewayServer, sql: Db) {
+export function roomHandlers(io: GatewayServer, sql: Db, log: Logger) {
   const access = accessRepo(sql);
   // Bumped when a recheck arrives. A join whose check read Postgres before that recheck's change
   // committed could otherwise enter a room after the recheck looked at it: it checks again.
@@ -42,7 +43,7 @@ export function roomHandlers(io: GatewayServer, sql: Db) {
   io.on(RECHECK_ACCESS, (serverId) => {
     rechecks += 1;
     if (!isId(serverId)) return;
-    recheck(serverId).catch((err: Error) => console.warn(`recheck_access ${serverId} failed: ${err.message}`));
+    recheck(serverId).catch((err: Error) => log.warn({ serverId, err: err.message }, 'recheck_access failed'));
   });
 
   /** Makes this gateway's sockets leave the channel rooms of `serverId` they may no longer view. */

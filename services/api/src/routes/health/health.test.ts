@@ -55,7 +55,7 @@ t.test('/readyz reports each dependency that is down with 503', async (t) => {
     { name: 's3', deps: { storage: deadS3 } },
   ] as const;
   for (const { name, deps } of cases) {
-    const app = await buildApp({ ...env.resources, ...deps }, { logger: false });
+    const app = await buildApp({ ...env.resources, ...deps });
     t.teardown(() => app.close());
     const res = await app.inject({ method: 'GET', url: '/readyz' });
     t.equal(res.statusCode, 503, `${name} down: 503`);
