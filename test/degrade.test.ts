@@ -37,6 +37,8 @@ async function assertDown(t: Test, dependency: 'postgres' | 'redis'): Promise<Re
   const ready = await app.inject({ method: 'GET', url: '/readyz' });
   t.equal(ready.statusCode, 503);
   t.equal(ready.json().checks[dependency], 'down');
+  const metrics = await app.inject({ method: 'GET', url: '/metrics' });
+  t.match(metrics.body, new RegExp(`^dependency_up\\{dependency="${dependency}"\\} 0$`, 'm'), '/metrics reports it down');
   return ready.json().checks;
 }
 

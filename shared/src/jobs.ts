@@ -2,7 +2,7 @@
 // payloads and the retry policy. Every job is idempotent: running it twice does no harm.
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import { currentRequestId } from './log.ts';
-import { reportOutages, type RedisKeys } from './redis.ts';
+import { reportOutages, type Redis, type RedisKeys } from './redis.ts';
 
 export interface JobPayloads {
   /** Sniff type, read dimensions, make thumbnails for a message's attachments. */
@@ -41,16 +41,23 @@ export function bullConnection(redisUrl: string): ConnectionOptions {
 
 export interface Jobs {
   enqueue<N extends JobName>(name: N, data: JobPayloads[N], opts?: JobsOptions): Promise<void>;
+  /** Jobs by state, for metrics. */
+  counts(): Promise<Record<string, number>>;
   close(): Promise<void>;
 }
 
-export function createJobs(redisUrl: string, keys: RedisKeys): Jobs {
+export function createJobs(redisUrl: string, keys: RedisKeys, statsClient: Redis): Jobs {
   const queue = new Queue(QUEUE, { connection: bullConnection(redisUrl), prefix: keys.bullPrefix, defaultJobOptions });
+  const stats = new Queue(QUEUE, { connection: statsClient, prefix: keys.bullPrefix });
   reportOutages(queue, 'job queue');
   return {
     async enqueue(name, data, opts) {
       await queue.add(name, { ...data, requestId: currentRequestId() } satisfies JobData<typeof name>, opts);
     },
-    close: () => queue.close(),
+    // Counted through a second Queue on the caller's client, which gives up on a command after a
+    // few retries: the producer's own connection never does (BullMQ needs that), so a count asked
+    // during an outage would wait for Redis forever and hold up close().
+    counts: () => stats.getJobCounts('waiting', 'active', 'delayed', 'failed'),
+    close: () => Promise.all([queue.close(), stats.close()]).then(() => {}),
   };
 }

@@ -25,3 +25,59 @@ export const eventsPublished = new Counter({
   labelNames: ['event'] as const,
   registers: [registry],
 });
+
+/** How a scrape checks the process's connections (one probe per set of resources). */
+export interface DependencyProbe {
+  redis(): Promise<unknown>;
+  postgres(): Promise<unknown>;
+  /** BullMQ job counts by state, where the process holds the queue. */
+  jobCounts?(): Promise<Record<string, number>>;
+}
+
+const probes = new Set<DependencyProbe>();
+const PROBE_TIMEOUT_MS = 1000;
+
+/** `check`'s result, or a rejection when it takes over a second: a scrape must not hang on an outage. */
+async function withinProbeTimeout<T>(check: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), PROBE_TIMEOUT_MS)));
+  try {
+    return await Promise.race([check(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+new Gauge({
+  name: 'dependency_up',
+  help: 'Whether Redis and Postgres answered a ping at scrape time (1) or not within a second (0)',
+  labelNames: ['dependency'] as const,
+  registers: [registry],
+  async collect() {
+    for (const probe of probes) {
+      for (const dependency of ['redis', 'postgres'] as const) {
+        const up = await withinProbeTimeout(probe[dependency]).then(() => 1, () => 0);
+        this.set({ dependency }, up);
+      }
+    }
+  },
+});
+
+new Gauge({
+  name: 'jobs_queued',
+  help: 'Jobs in the BullMQ queue by state (waiting, active, delayed, failed): the worker tier\'s backlog',
+  labelNames: ['state'] as const,
+  registers: [registry],
+  async collect() {
+    for (const probe of probes) {
+      const counts = probe.jobCounts && (await withinProbeTimeout(probe.jobCounts).catch(() => null));
+      for (const [state, n] of Object.entries(counts ?? {})) this.set({ state }, n);
+    }
+  },
+});
+
+/** Adds a set of connections to what /metrics reports; returns the function that removes it. */
+export function watchDependencies(probe: DependencyProbe): () => void {
+  probes.add(probe);
+  return () => probes.delete(probe);
+}

@@ -7,6 +7,7 @@ import { createSql, type Sql } from './db/index.ts';
 import { claimWorkerId, createIdGenerator, type IdGenerator } from './ids.ts';
 import { createJobs, type Jobs } from './jobs.ts';
 import { createLogger, type Logger } from './log.ts';
+import { watchDependencies } from './metrics.ts';
 import { createPublisher, type Publisher } from './publisher.ts';
 import { closeRedis, createRedis, redisKeys, type Redis, type RedisKeys } from './redis.ts';
 import { createStorage, type Storage } from './storage.ts';
@@ -39,11 +40,13 @@ export async function openResources(config: Config): Promise<Resources> {
   const lease = config.workerId === null ? await claimWorkerId(redis, keys, randomUUID(), exitOnLostLease) : null;
   const ids = createIdGenerator(lease?.workerId ?? config.workerId ?? 1);
   const storage = createStorage({ ...config.s3, endpoint: config.s3.endpoint });
-  const jobs = createJobs(config.redisUrl, keys);
+  const jobs = createJobs(config.redisUrl, keys, redis);
+  const unwatch = watchDependencies({ redis: () => redis.ping(), postgres: () => sql`SELECT 1`, jobCounts: () => jobs.counts() });
   return {
     config, sql, redis, keys, ids, storage, jobs, log,
     publisher: createPublisher(redis, keys, config.redisAdapter, log),
     async close() {
+      unwatch();
       await jobs.close();
       await lease?.release().catch(() => {});
       storage.close();

@@ -2,7 +2,7 @@
 import { createServer } from 'node:http';
 import { loadConfigOrExit } from '@nexusguild/shared/config';
 import { createLogger } from '@nexusguild/shared/log';
-import { writeMetrics } from '@nexusguild/shared/metrics';
+import { watchDependencies, writeMetrics } from '@nexusguild/shared/metrics';
 import { createSql } from '@nexusguild/shared/db/index';
 import { closeRedis, createRedis, redisKeys } from '@nexusguild/shared/redis';
 import { onShutdown } from '@nexusguild/shared/shutdown';
@@ -12,6 +12,7 @@ const config = loadConfigOrExit();
 const redis = createRedis(config.redisUrl);
 const sql = createSql(config.databaseUrl);
 const log = createLogger(config.logLevel);
+const unwatch = watchDependencies({ redis: () => redis.ping(), postgres: () => sql`SELECT 1` });
 
 // Liveness and readiness for the load balancer, /metrics for Prometheus (HAProxy and the Ingress
 // send only /socket.io/ here, so /metrics stays internal); socket.io answers /socket.io/ itself.
@@ -31,6 +32,7 @@ const gateway = createGateway(server, { config, redis, keys: redisKeys(config.re
 server.listen(config.port, config.host, () => log.info({ host: config.host, port: config.port }, 'gateway listening'));
 
 onShutdown(log, async () => {
+  unwatch();
   await gateway.close();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await sql.end({ timeout: 5 });

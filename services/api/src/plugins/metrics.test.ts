@@ -18,4 +18,7 @@ t.test('latency is recorded by route pattern, method and status', async (t) => {
   t.match(text, /^http_request_duration_seconds_count\{method="GET",route="unmatched",status_code="404"\} [1-9]/m);
   t.notMatch(text, /12345/, 'no raw URL in any label');
   t.match(text, /^process_resident_memory_bytes \d/m, 'process metrics too');
+  t.match(text, /^dependency_up\{dependency="redis"\} 1$/m, 'Redis answers');
+  t.match(text, /^dependency_up\{dependency="postgres"\} 1$/m, 'Postgres answers');
+  t.match(text, /^jobs_queued\{state="waiting"\} \d+$/m, 'the job backlog');
 });
