@@ -165,6 +165,18 @@ t.test('join_channel', async (t) => {
     o.close();
   });
 
+  t.test("a thread follows its parent channel's overrides", async (t) => {
+    // Thread routes come with the messages issue: the rows are written directly here.
+    const [hidden, open] = [env.resources.ids.next(), env.resources.ids.next()];
+    await env.resources.sql`INSERT INTO channels (id, server_id, type, name, parent_id) VALUES
+      (${hidden}, ${guild.server.id}, 'thread', 'in secret', ${secret.id}),
+      (${open}, ${guild.server.id}, 'thread', 'in general', ${guild.general.id})`;
+    const s = await env.connect(member.cookie);
+    t.same(await roomAck(s, 'join_channel', hidden), { ok: false, error: 'Missing permission: VIEW_CHANNEL' });
+    t.same(await roomAck(s, 'join_channel', open), { ok: true });
+    s.close();
+  });
+
   t.test('missing channels are refused', async (t) => {
     const s = await env.connect(member.cookie);
     t.same(await roomAck(s, 'join_channel', '1'), { ok: false, error: 'Channel not found' });
