@@ -26,26 +26,27 @@ export interface Placement {
 }
 
 export function channelsRepo(sql: Db) {
-  const columns = sql`id, server_id, type, name, topic, position, parent_id, parent_message_id, owner_id, created_at`;
-  const notThread = sql`type NOT IN ('thread', 'private_thread')`;
+  // Fresh fragments per query (as in roles.ts): a postgres.js fragment is a query object.
+  const columns = () => sql`id, server_id, type, name, topic, position, parent_id, parent_message_id, owner_id, created_at`;
+  const notThread = () => sql`type NOT IN ('thread', 'private_thread')`;
 
   return {
     async byId(id: string): Promise<ChannelRow | null> {
-      const [row] = await sql<ChannelRow[]>`SELECT ${columns} FROM channels WHERE id = ${id} AND server_id IS NOT NULL`;
+      const [row] = await sql<ChannelRow[]>`SELECT ${columns()} FROM channels WHERE id = ${id} AND server_id IS NOT NULL`;
       return row ?? null;
     },
 
     /** A server's channels without threads, locked for a reorder (in a transaction). */
     async lockServerChannels(serverId: string): Promise<ChannelRow[]> {
       return sql<ChannelRow[]>`
-        SELECT ${columns} FROM channels WHERE server_id = ${serverId} AND ${notThread} ORDER BY position, id FOR UPDATE`;
+        SELECT ${columns()} FROM channels WHERE server_id = ${serverId} AND ${notThread()} ORDER BY position, id FOR UPDATE`;
     },
 
     /** The position after the last sibling under `parentId` (null: top level); 0 when there is none. */
     async nextPosition(serverId: string, parentId: string | null): Promise<number> {
       const [row] = await sql<{ next: number }[]>`
         SELECT COALESCE(MAX(position) + 1, 0)::int AS next FROM channels
-        WHERE server_id = ${serverId} AND parent_id IS NOT DISTINCT FROM ${parentId} AND ${notThread}`;
+        WHERE server_id = ${serverId} AND parent_id IS NOT DISTINCT FROM ${parentId} AND ${notThread()}`;
       return row!.next;
     },
 
@@ -53,7 +54,7 @@ export function channelsRepo(sql: Db) {
       const [row] = await sql<ChannelRow[]>`
         INSERT INTO channels (id, server_id, type, name, topic, position, parent_id)
         VALUES (${channel.id}, ${channel.serverId}, ${channel.type}, ${channel.name}, ${channel.topic}, ${channel.position}, ${channel.parentId})
-        RETURNING ${columns}`;
+        RETURNING ${columns()}`;
       return row!;
     },
 
@@ -66,7 +67,7 @@ export function channelsRepo(sql: Db) {
           topic = CASE WHEN ${set('topic')} THEN ${changes.topic ?? null} ELSE topic END,
           position = CASE WHEN ${set('position')} THEN ${changes.position ?? 0}::int ELSE position END,
           parent_id = CASE WHEN ${set('parent_id')} THEN ${changes.parent_id ?? null}::bigint ELSE parent_id END
-        WHERE id = ${id} RETURNING ${columns}`;
+        WHERE id = ${id} RETURNING ${columns()}`;
       return row!;
     },
 
@@ -75,7 +76,7 @@ export function channelsRepo(sql: Db) {
       const rows: ChannelRow[] = [];
       for (const p of placements) {
         const [row] = await sql<ChannelRow[]>`
-          UPDATE channels SET position = ${p.position}, parent_id = ${p.parent_id} WHERE id = ${p.id} RETURNING ${columns}`;
+          UPDATE channels SET position = ${p.position}, parent_id = ${p.parent_id} WHERE id = ${p.id} RETURNING ${columns()}`;
         if (row) rows.push(row);
       }
       return rows;

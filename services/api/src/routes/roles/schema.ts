@@ -5,6 +5,14 @@ const tags = ['roles'];
 const Name = Type.String({ minLength: 1, maxLength: 100 });
 const Color = Type.String({ pattern: '^#[0-9A-Fa-f]{6}$' });
 const RoleParams = Type.Object({ id: Id, roleId: Id });
+/** What a create or update may set; every field is optional. */
+const roleFields = {
+  name: Type.Optional(Name),
+  color: Type.Optional(Color),
+  permissions: Type.Optional(PermissionInput),
+  hoist: Type.Optional(Type.Boolean()),
+  mentionable: Type.Optional(Type.Boolean()),
+};
 const MemberRoleParams = Type.Object({ id: Id, userId: Id, roleId: Id });
 
 export const list = { tags, params: ServerParams, response: { 200: Type.Array(Role), ...errors(400, 401, 403, 404) } };
@@ -12,26 +20,14 @@ export const list = { tags, params: ServerParams, response: { 200: Type.Array(Ro
 export const create = {
   tags,
   params: ServerParams,
-  body: Type.Object({
-    name: Type.Optional(Name),
-    color: Type.Optional(Color),
-    permissions: Type.Optional(PermissionInput),
-    hoist: Type.Optional(Type.Boolean()),
-    mentionable: Type.Optional(Type.Boolean()),
-  }),
+  body: Type.Object(roleFields),
   response: { 201: Role, ...errors(400, 401, 403, 404) },
 };
 
 export const update = {
   tags,
   params: RoleParams,
-  body: Type.Object({
-    name: Type.Optional(Name),
-    color: Type.Optional(Color),
-    permissions: Type.Optional(PermissionInput),
-    hoist: Type.Optional(Type.Boolean()),
-    mentionable: Type.Optional(Type.Boolean()),
-  }, { minProperties: 1 }),
+  body: Type.Object(roleFields, { minProperties: 1 }),
   response: { 200: Role, ...errors(400, 401, 403, 404) },
 };
 
