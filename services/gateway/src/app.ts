@@ -11,6 +11,7 @@ import { closeRedis, createRedis, tolerateUnawaitedCommands } from '@nexusguild/
 import type { Resources } from '@nexusguild/shared/runtime';
 import { sessionCookieReader } from '@nexusguild/shared/sessions';
 import { roomHandlers } from './handlers/rooms.ts';
+import { limitEvents } from './limits.ts';
 import { instrumentGateway } from './metrics.ts';
 
 export type GatewayServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
@@ -73,6 +74,7 @@ export function createGateway(httpServer: HttpServer, { config, redis, keys, sql
   const attachRoomHandlers = roomHandlers(io, sql, log);
   io.on('connection', (socket: GatewaySocket) => {
     socket.join([rooms.user(socket.data.userId), rooms.session(socket.data.sid)]);
+    limitEvents(socket);
     attachRoomHandlers(socket);
   });
 
