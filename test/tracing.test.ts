@@ -50,7 +50,7 @@ t.test('an API request: the reply, the request log and the event log carry its i
   t.match(await next((l) => l.msg === 'event published'), { requestId: 'trace-123', event: 'server_updated', rooms: [`server:${guild.server.id}`] });
 
   const other = await app.inject({ method: 'GET', url: '/api/health' });
-  t.match(other.headers['x-request-id'], /\S/, 'a request without one gets a fresh id');
+  t.match(other.headers['x-request-id'], /^[0-9a-f-]{36}$/, 'a request without one gets a fresh UUID (unique across API processes)');
   t.not(other.headers['x-request-id'], 'trace-123');
 });
 

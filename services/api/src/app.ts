@@ -1,8 +1,9 @@
 // buildApp: the whole REST tier as a Fastify instance, with no listen(), so tests drive it with
 // inject() and the all-in-one process and the split API process mount the same thing.
+import { randomUUID } from 'node:crypto';
 import fastifySwagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
 import { withRequestId } from '@nexusguild/shared/log';
 import type { Resources } from '@nexusguild/shared/runtime';
 import { registerErrorHandling } from './plugins/errors.ts';
@@ -28,10 +29,12 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   const { config, redis, keys } = deps;
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger, // a pino Logger; plugins are typed against the base logger
-    requestIdLogLabel: 'requestId',
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
     bodyLimit: JSON_BODY_LIMIT,
     trustProxy: config.trustProxy,
     requestIdHeader: 'x-request-id',
+    // Ids must be unique across every API process (Fastify's default counts per process).
+    genReqId: () => randomUUID(),
     ajv: { customOptions: { removeAdditional: true, coerceTypes: 'array', allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   // Bodies are JSON (or multipart where a route adds it): any other type is a 415, not a string
