@@ -8,7 +8,7 @@ import { ALL_PERMISSIONS, DEFAULT_EVERYONE_PERMISSIONS, Flags } from '@nexusguil
 import {
   addMember, assignRole, createGuild, createRole, listenToServer, memberWith, roomAck, type GuildFixture,
 } from '../../../../../test/guild.ts';
-import { assertError, nextEvent, record, setup } from '../../../../../test/harness.ts';
+import { assertError, leavesRoom, nextEvent, record, setup } from '../../../../../test/harness.ts';
 
 const env = await setup(t);
 const publisher = env.resources.publisher;
@@ -208,6 +208,7 @@ t.test('update', async (t) => {
     const other = await addMember(env, g2);
     const socket = await listenToServer(env, t, member.cookie, g2.server.id);
     t.same(await roomAck(socket, 'join_channel', g2.general.id), { ok: true });
+    const left = leavesRoom(env.gateway, rooms.channel(g2.general.id), socket.id!);
     const res = await env.request('PATCH', `${rolesPath(g2)}/${g2.server.id}`, {
       cookie: g2.owner.cookie, json: { permissions: (DEFAULT_EVERYONE_PERMISSIONS & ~Flags.VIEW_CHANNEL).toString() },
     });
@@ -216,9 +217,8 @@ t.test('update', async (t) => {
     // The gateway re-checks asynchronously: it refuses a new join at once, and the room empties.
     const probe = await listenToServer(env, t, other.cookie, g2.server.id);
     t.match(await roomAck(probe, 'join_channel', g2.general.id), { ok: false, error: 'Missing permission: VIEW_CHANNEL' });
-    const gatewaySocket = env.gateway.io.of('/').sockets.get(socket.id!)!;
-    await t.resolves(until(() => !gatewaySocket.rooms.has(rooms.channel(g2.general.id))), 'left the channel room');
-    t.ok(gatewaySocket.rooms.has(rooms.server(g2.server.id)), 'still in the server room');
+    await t.resolves(left, 'left the channel room');
+    t.ok(env.gateway.io.of('/').sockets.get(socket.id!)!.rooms.has(rooms.server(g2.server.id)), 'still in the server room');
   });
 
   t.test('404 for an unknown role and for another server\'s role', async (t) => {
@@ -287,15 +287,6 @@ t.test('update', async (t) => {
     t.match(after, { name: 'Target', permissions: mask(Flags.MANAGE_ROLES, Flags.SEND_MESSAGES) });
   });
 });
-
-/** Resolves once `condition` holds (checked on every turn of the event loop); rejects after `timeoutMs`. */
-async function until(condition: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
 
 t.test('delete', async (t) => {
   const g = await createGuild(env);
