@@ -12,7 +12,7 @@ import type { Resources } from '@nexusguild/shared/runtime';
 import { sessionCookieReader } from '@nexusguild/shared/sessions';
 import { roomHandlers } from './handlers/rooms.ts';
 import { limitEvents } from './limits.ts';
-import { instrumentGateway } from './metrics.ts';
+import { watchGateway } from './metrics.ts';
 
 export type GatewayServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 export type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
@@ -69,7 +69,7 @@ export function createGateway(httpServer: HttpServer, { config, redis, keys, sql
     );
   });
 
-  instrumentGateway(io); // metrics: connected sockets and received events
+  const unwatch = watchGateway(io); // gateway_connected_sockets counts this server's sockets
 
   const attachRoomHandlers = roomHandlers(io, sql, log);
   io.on('connection', (socket: GatewaySocket) => {
@@ -82,6 +82,7 @@ export function createGateway(httpServer: HttpServer, { config, redis, keys, sql
     io,
     async close() {
       // Closes this node's sockets only (clients reconnect to another gateway) and its HTTP server.
+      unwatch();
       await new Promise<void>((resolve) => io.close(() => resolve()));
       await Promise.all([closeRedis(pub), closeRedis(sub)]);
     },

@@ -21,4 +21,15 @@ t.test('a flood is refused past the burst; the socket and its neighbours carry o
 
   const neighbour = await env.connect(guild.owner.cookie);
   t.same(await roomAck(neighbour, 'join_server', guild.server.id), { ok: true }, 'another socket is unaffected');
+
+  // The same middleware feeds the metrics; a client's made-up event names share one label.
+  (neighbour as unknown as { emit(e: string): void }).emit('no_such_event');
+  t.same(await roomAck(neighbour, 'leave_server', '1'), { ok: true }); // sent after it, handled after it
+  const metrics = await env.request('GET', '/metrics');
+  const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\d+)`, 'm').exec(metrics.body)?.[1]);
+  t.ok(value('gateway_events_received_total{event="leave_server"}') >= EVENT_LIMIT.burst + extra, 'received events by name');
+  t.ok(value('gateway_events_received_total{event="other"}') >= 1, 'unknown names as "other"');
+  t.ok(value('gateway_events_dropped_total') >= refused.length, 'drops');
+  t.notMatch(metrics.body, /no_such_event/);
+  t.ok(value('gateway_connected_sockets') >= 2, 'connected sockets');
 });

@@ -1,10 +1,19 @@
-// Owns the gateway's metrics: sockets connected to this node and events its clients send.
+// Owns the gateway's metrics: sockets connected to this node and events its clients send. Both
+// cost nothing per socket: the count is read from the namespaces at scrape time, and received
+// events are counted by the one per-socket middleware that already sees every packet (limits.ts).
 import { Counter, Gauge, registry } from '@nexusguild/shared/metrics';
 
-const connectedSockets = new Gauge({
+const gateways = new Set<{ of(nsp: '/'): { sockets: Map<string, unknown> } }>();
+
+new Gauge({
   name: 'gateway_connected_sockets',
   help: 'Authenticated sockets connected to this gateway',
   registers: [registry],
+  collect() {
+    let count = 0;
+    for (const io of gateways) count += io.of('/').sockets.size;
+    this.set(count);
+  },
 });
 
 const eventsReceived = new Counter({
@@ -14,19 +23,13 @@ const eventsReceived = new Counter({
   registers: [registry],
 });
 
-/** The parts of a socket.io server and socket this needs (any typed event map fits). */
-interface Socket {
-  on(event: 'disconnect', listener: () => void): unknown;
-  onAny(listener: (event: string) => void): unknown;
-  listenerCount(event: string): number;
+/** Counts a gateway's sockets in gateway_connected_sockets until it closes (the returned function). */
+export function watchGateway(io: { of(nsp: '/'): { sockets: Map<string, unknown> } }): () => void {
+  gateways.add(io);
+  return () => gateways.delete(io);
 }
 
-export function instrumentGateway(io: { on(event: 'connection', listener: (socket: Socket) => void): unknown }): void {
-  io.on('connection', (socket) => {
-    connectedSockets.inc();
-    socket.on('disconnect', () => connectedSockets.dec());
-    // Clients choose event names: only names a handler listens for become label values, so a
-    // client cannot grow the number of series.
-    socket.onAny((event: string) => eventsReceived.inc({ event: socket.listenerCount(event) > 0 ? event : 'other' }));
-  });
+/** Clients choose event names: only names a handler listens for become label values. */
+export function countReceived(event: string, handled: boolean): void {
+  eventsReceived.inc({ event: handled ? event : 'other' });
 }
