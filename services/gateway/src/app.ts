@@ -1,6 +1,7 @@
-// The gateway: socket.io on the shared Redis adapter. It authenticates each handshake from the
-// API's session cookie, puts the socket in its personal and session rooms, and (as the guild
-// issues land) checks every room join. It never writes the database.
+// The gateway: socket.io on the shared Redis adapter (classic or sharded). It authenticates each
+// handshake from the API's session cookie, puts the socket in its personal and session rooms,
+// limits how fast it may send (limits.ts) and checks every room join (handlers/rooms.ts). It
+// never writes the database.
 import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
