@@ -264,3 +264,19 @@ export function leavesRoom(gateway: Gateway, room: string, socketId: string, tim
     adapter.on('leave-room', listener);
   });
 }
+
+/**
+ * Resolves once a query of this test's database waits for a lock: on `table`, or an advisory lock.
+ * Polled round trip by round trip (Postgres has no event for it); used to hold a race at one point.
+ */
+export async function untilBlocked(sql: Resources['sql'], lock: { table: string } | 'advisory', timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const [row] = await sql<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM pg_locks
+      WHERE NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND ${lock === 'advisory' ? sql`locktype = 'advisory'` : sql`relation = ${lock.table}::regclass`}`;
+    if (row!.n > 0) return;
+  }
+  throw new Error(`no query is waiting for ${lock === 'advisory' ? 'an advisory lock' : lock.table}`);
+}

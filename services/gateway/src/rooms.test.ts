@@ -7,7 +7,7 @@ import type { Gateway } from '@nexusguild/gateway';
 import { RECHECK_ACCESS, rooms } from '@nexusguild/shared/events';
 import { createSql } from '@nexusguild/shared/db/index';
 import { channelsRepo } from '@nexusguild/shared/repos/channels';
-import { leavesRoom, nextEvent, record, setup, startGateway, type TestSocket } from '../../../test/harness.ts';
+import { leavesRoom, nextEvent, record, setup, startGateway, untilBlocked, type TestSocket } from '../../../test/harness.ts';
 import { addMember, createGuild, roomAck, type GuildFixture, type Registered, type RoomAck } from '../../../test/guild.ts';
 import { MAX_ROOMS } from './handlers/rooms.ts';
 
@@ -221,16 +221,6 @@ async function whileChecking(during: () => Promise<void>) {
   }
 }
 
-/** Resolves once some query waits for the lock on servers (asked of Postgres, round trip by round trip). */
-async function blockedOnServers(timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const [row] = await env.resources.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_locks WHERE relation = 'servers'::regclass AND NOT granted`;
-    if (row.n > 0) return;
-  }
-  throw new Error('no query is waiting for the servers table');
-}
-
 t.test('a leave that overtakes a join still being checked wins', async (t) => {
   const guild = await createGuild(env, 'races');
   const member = await addMember(env, guild);
@@ -273,7 +263,7 @@ t.test('a join checked against data a recheck has since replaced checks again', 
   let join!: Promise<RoomAck>;
   await whileChecking(async () => {
     join = roomAck(s, 'join_channel', guild.general.id, 10_000);
-    await blockedOnServers(); // the join has read the channel's overrides and waits on membership
+    await untilBlocked(env.resources.sql, { table: 'servers' }); // the join has read the channel's overrides and waits on membership
     // An override change commits and its recheck reaches the gateway before the join completes;
     // the recheck finds no socket in the room yet, so only the join itself can notice.
     await channelsRepo(env.resources.sql).putOverride({

@@ -203,6 +203,15 @@ export function serversRepo(sql: Db) {
         WHERE b.server_id = ${serverId} ORDER BY b.created_at DESC, b.user_id`;
     },
 
+    /**
+     * Serializes changes to one user's standing in one server (joining vs being banned) until the
+     * transaction ends: without it, a join that checked for a ban just before the ban committed
+     * would still add the member.
+     */
+    async lockStanding(serverId: string, userId: string): Promise<void> {
+      await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`standing:${serverId}:${userId}`}, 0))`;
+    },
+
     async isBanned(serverId: string, userId: string): Promise<boolean> {
       const rows = await sql`SELECT 1 FROM bans WHERE server_id = ${serverId} AND user_id = ${userId}`;
       return rows.length === 1;

@@ -51,6 +51,7 @@ export async function moderationRoutes(app: App, { sql, publisher }: ApiDeps) {
     if (!target && !(await users.byId(userId))) throw notFound('User');
     const { ban, wasMember } = await sql.begin(async (tx) => {
       const repo = serversRepo(tx);
+      await repo.lockStanding(server.id, userId);
       await repo.ban({ serverId: server.id, userId, bannedBy: request.user.id, reason: request.body.reason || null });
       const wasMember = await repo.removeMember(server.id, userId);
       return { ban: (await repo.banOf(server.id, userId))!, wasMember };

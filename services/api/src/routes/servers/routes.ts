@@ -60,6 +60,7 @@ export async function serverRoutes(app: App, { sql, ids, publisher }: ApiDeps) {
       const repo = serversRepo(tx);
       const invite = await repo.lockActiveInvite(request.body.code);
       if (!invite) throw notFound('Invite'); // unknown, expired and used-up invites look the same
+      await repo.lockStanding(invite.server_id, userId);
       if (await repo.isBanned(invite.server_id, userId)) throw forbidden('You are banned from this server');
       const joined = await repo.addMember(invite.server_id, userId);
       if (joined) await repo.useInvite(invite.code); // re-joining as a member costs no use

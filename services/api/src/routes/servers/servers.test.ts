@@ -3,8 +3,9 @@
 // each change sends to the server room (and to no one outside it).
 import t from 'tap';
 import { ALL_PERMISSIONS, DEFAULT_EVERYONE_PERMISSIONS } from '@nexusguild/shared/permissions';
+import { serversRepo } from '@nexusguild/shared/repos/servers';
 import { addMember, createGuild, roomAck } from '../../../../../test/guild.ts';
-import { nextEvent, setup } from '../../../../../test/harness.ts';
+import { nextEvent, setup, untilBlocked } from '../../../../../test/harness.ts';
 
 const env = await setup(t);
 const sql = env.resources.sql;
@@ -223,6 +224,21 @@ t.test('invites and joining', async (t) => {
     t.same(res.body, { error: 'You are banned from this server' });
     const [row] = await sql`SELECT uses FROM invites WHERE code = ${created.body.code}`;
     t.equal(row!.uses, 0);
+  });
+
+  t.test('a join racing a ban never lets the banned user in', async (t) => {
+    const racer = await env.register('racer');
+    const created = await env.request('POST', invites, { cookie: guild.owner.cookie, json: {} });
+    let join!: Promise<{ status: number }>;
+    // A ban in progress holds the user's standing in the server; the join must wait for it.
+    await sql.begin(async (tx) => {
+      await serversRepo(tx).lockStanding(guild.server.id, racer.user.id);
+      join = env.request('POST', '/api/servers/join', { cookie: racer.cookie, json: { code: created.body.code } });
+      await untilBlocked(sql, 'advisory');
+      await tx`INSERT INTO bans (server_id, user_id) VALUES (${guild.server.id}, ${racer.user.id})`;
+    });
+    t.equal((await join).status, 403, 'the join saw the ban that committed while it waited');
+    t.equal((await env.request('GET', `/api/servers/${guild.server.id}`, { cookie: racer.cookie })).status, 403);
   });
 
   t.test('listing shows active invites to members only; revoking', async (t) => {
