@@ -10,6 +10,7 @@ import { createGuild } from './guild.ts';
 import { setup } from './harness.ts';
 
 const env = await setup(t);
+const TRACE = '0b8e1f2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b';
 
 /** A debug logger whose JSON lines land in `lines`; `next` resolves with the first line matching. */
 function capture() {
@@ -42,16 +43,18 @@ t.test('an API request: the reply, the request log and the event log carry its i
 
   const res = await app.inject({
     method: 'PATCH', url: `/api/servers/${guild.server.id}`,
-    headers: { cookie: guild.owner.cookie, 'x-request-id': 'trace-123' }, payload: { name: 'Traced' },
+    headers: { cookie: guild.owner.cookie, 'x-request-id': TRACE }, payload: { name: 'Traced' },
   });
   t.equal(res.statusCode, 200);
-  t.equal(res.headers['x-request-id'], 'trace-123', 'the client gets the id back');
-  t.match(await next((l) => l.msg === 'request completed'), { requestId: 'trace-123' });
-  t.match(await next((l) => l.msg === 'event published'), { requestId: 'trace-123', event: 'server_updated', rooms: [`server:${guild.server.id}`] });
+  t.equal(res.headers['x-request-id'], TRACE, 'the client gets the id back');
+  t.match(await next((l) => l.msg === 'request completed'), { requestId: TRACE });
+  t.match(await next((l) => l.msg === 'event published'), { requestId: TRACE, event: 'server_updated', rooms: [`server:${guild.server.id}`] });
 
   const other = await app.inject({ method: 'GET', url: '/api/health' });
   t.match(other.headers['x-request-id'], /^[0-9a-f-]{36}$/, 'a request without one gets a fresh UUID (unique across API processes)');
-  t.not(other.headers['x-request-id'], 'trace-123');
+  t.not(other.headers['x-request-id'], TRACE);
+  const forged = await app.inject({ method: 'GET', url: '/api/health', headers: { 'x-request-id': 'admin did it' } });
+  t.match(forged.headers['x-request-id'], /^[0-9a-f-]{36}$/, 'an id that is not a UUID is replaced');
 });
 
 t.test('a job: enqueued within a request, it carries the id to the worker', async (t) => {

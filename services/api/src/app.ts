@@ -22,6 +22,8 @@ import { ErrorBody, User } from './schemas.ts';
 export type ApiDeps = Omit<Resources, 'close'>;
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** JSON bodies are small; uploads go through multipart with their own limits. */
 const JSON_BODY_LIMIT = 64 * 1024;
 
@@ -32,9 +34,14 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
     bodyLimit: JSON_BODY_LIMIT,
     trustProxy: config.trustProxy,
-    requestIdHeader: 'x-request-id',
-    // Ids must be unique across every API process (Fastify's default counts per process).
-    genReqId: () => randomUUID(),
+    // Ids must be unique across every API process (Fastify's default counts per process). A
+    // client's (or the proxy's) X-Request-Id is kept only when it is a UUID, so nobody can forge
+    // another request's id in the logs.
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && UUID.test(given) ? given.toLowerCase() : randomUUID();
+    },
     ajv: { customOptions: { removeAdditional: true, coerceTypes: 'array', allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   // Bodies are JSON (or multipart where a route adds it): any other type is a 415, not a string

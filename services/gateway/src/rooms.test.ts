@@ -349,7 +349,7 @@ t.test('a kicked member leaves every room of the server on both gateways', (t) =
 t.test('a banned member likewise', (t) =>
   assertRemovedEverywhere(t, async (guild, member) => {
     const res = await env.request('POST', `/api/servers/${guild.server.id}/bans/${member.user.id}`, { cookie: guild.owner.cookie, json: {} });
-    t.equal(res.status, 200);
+    t.equal(res.status, 201);
   }));
 
 t.test('a member who leaves likewise', (t) =>

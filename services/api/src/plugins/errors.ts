@@ -10,6 +10,7 @@ const DEPENDENCY_DOWN = new Set([
 ]);
 
 const NUMERIC_OUT_OF_RANGE = '22003';
+const UNSTORABLE_TEXT = new Set(['22021', '22P05']); // character_not_in_repertoire, untranslatable_character
 
 function isDependencyDown(err: FastifyError & { name?: string }): boolean {
   return DEPENDENCY_DOWN.has(err.code) || err.name === 'MaxRetriesPerRequestError' || /Connection is closed/.test(err.message);
@@ -37,6 +38,8 @@ export function registerErrorHandling(app: FastifyInstance) {
     }
     // An id of 20 digits passes the schema but can exceed int8: no such row can exist.
     if (err.code === NUMERIC_OUT_OF_RANGE) return reply.status(400).send({ error: 'A number in the request is out of range' });
+    // Text Postgres cannot store (a NUL character): the client's input, not our fault.
+    if (UNSTORABLE_TEXT.has(err.code)) return reply.status(400).send({ error: 'Text may not contain NUL characters' });
     const status = err.statusCode ?? 500;
     if (status === 429) {
       return reply.status(429).send({ error: 'Too many requests, slow down' });

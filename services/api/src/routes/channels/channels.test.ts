@@ -286,6 +286,7 @@ t.test('update', async (t) => {
       [path, { topic: 'x'.repeat(1025) }, /topic/],
       [path, { position: -1 }, /position/],
       [path, { position: 'first' }, /position/],
+      [path, { position: 100_001 }, /position/], // far from int4's edge: "last + 1" never overflows
       [path, { parent_id: guild.general.id }, /^Parent must be a category of this server$/],
       [path, { parent_id: byName(await list(other), 'Text Channels')!.id }, /^Parent must be a category of this server$/],
       [`/api/channels/${text.id}`, { parent_id: voice.id }, /^A category cannot have a parent$/],

@@ -4,7 +4,8 @@ import { Channel, ChannelListItem, Id, Override, PermissionInput, errors } from 
 const tags = ['channels'];
 const Name = Type.String({ minLength: 1, maxLength: 100 });
 const Topic = Type.Union([Type.String({ maxLength: 1024 }), Type.Null()]);
-const Position = Type.Integer({ minimum: 0, maximum: 2_147_483_647 });
+/** Far below int4's limit, so "last position + 1" can never overflow. */
+const Position = Type.Integer({ minimum: 0, maximum: 100_000 });
 /** A category id, or null for none. */
 const Parent = Type.Optional(Type.Union([Id, Type.Null()]));
 /** The spellings clients use for a channel's category (notes §3.3, decisions Model). */

@@ -141,7 +141,7 @@ t.test('ban', async (t) => {
     const banned = nextEvent(watcherSocket, 'member_banned');
     const left = nextEvent(watcherSocket, 'user_left');
     const res = await ban(g, target.user.id, g.owner.cookie, { reason: '  spam  ' });
-    t.equal(res.status, 200);
+    t.equal(res.status, 201);
     t.same(Object.keys(res.body).sort(), BAN_KEYS);
     t.match(res.body, {
       server_id: g.server.id, user_id: target.user.id, username: target.user.username, avatar: null,
@@ -170,12 +170,12 @@ t.test('ban', async (t) => {
     t.same(list.body, [res.body], 'a bare array of Ban objects');
 
     const again = await ban(g, target.user.id, g.owner.cookie, { reason: 'still spam' });
-    t.equal(again.status, 200, 'banning again updates the ban');
+    t.equal(again.status, 201, 'banning again updates the ban');
     t.match(again.body, { user_id: target.user.id, reason: 'still spam' });
     t.equal((await bans(g, g.owner.cookie)).body.length, 1);
   });
 
-  t.test('a non-member: 200, member_banned but no user_left, and they cannot join', async (t) => {
+  t.test('a non-member: 201, member_banned but no user_left, and they cannot join', async (t) => {
     const g = await createGuild(env);
     const stranger = await env.register('stranger');
     const watcher = await addMember(env, g);
@@ -183,7 +183,7 @@ t.test('ban', async (t) => {
     const left = record(watcherSocket, 'user_left');
     const banned = nextEvent(watcherSocket, 'member_banned');
     const res = await ban(g, stranger.user.id, g.owner.cookie);
-    t.equal(res.status, 200, 'no body is fine');
+    t.equal(res.status, 201, 'no body is fine');
     t.match(res.body, { user_id: stranger.user.id, reason: null });
     t.same(await banned, { userId: stranger.user.id, serverId: g.server.id });
     await env.flush(watcherSocket, watcher.user.id);
@@ -219,13 +219,13 @@ t.test('ban', async (t) => {
     assertError(t, await ban(g, senior.user.id, mod.cookie), 403, 'You can only ban members whose highest role is below yours');
     t.ok((await memberIds(g)).includes(senior.user.id), 'a refused ban changes nothing');
     t.same((await bans(g, g.owner.cookie)).body, []);
-    t.equal((await ban(g, kicker.user.id, mod.cookie)).status, 200, 'a lower role is fine');
-    t.equal((await ban(g, outsider.user.id, mod.cookie)).status, 200, 'a non-member has no rank to check');
+    t.equal((await ban(g, kicker.user.id, mod.cookie)).status, 201, 'a lower role is fine');
+    t.equal((await ban(g, outsider.user.id, mod.cookie)).status, 201, 'a non-member has no rank to check');
     const admin = await memberWith(env, g, Flags.ADMINISTRATOR, 'Admin');
     await env.request('PATCH', `/api/servers/${g.server.id}/roles/reorder`, {
       cookie: g.owner.cookie, json: { order: [senior.role.id, mod.role.id, admin.role.id, kicker.role.id] },
     });
-    t.equal((await ban(g, senior.user.id, admin.cookie)).status, 200, 'an administrator bans above their own role');
+    t.equal((await ban(g, senior.user.id, admin.cookie)).status, 201, 'an administrator bans above their own role');
   });
 });
 

@@ -43,7 +43,7 @@ export async function moderationRoutes(app: App, { sql, publisher }: ApiDeps) {
     return reply.status(204).send(null);
   });
 
-  app.post('/api/servers/:id/bans/:userId', { schema: schema.ban, preValidation: [defaultBody, trimFields('reason')] }, async (request) => {
+  app.post('/api/servers/:id/bans/:userId', { schema: schema.ban, preValidation: [defaultBody, trimFields('reason')] }, async (request, reply) => {
     const { server, member } = await guard.member(request.params.id, request.user.id, Flags.BAN_MEMBERS);
     const { userId } = request.params;
     // A ban may come before the user ever joins, so a non-member is fine; an unknown account is not.
@@ -58,7 +58,7 @@ export async function moderationRoutes(app: App, { sql, publisher }: ApiDeps) {
     });
     publisher.emit(rooms.server(server.id), 'member_banned', { userId, serverId: server.id });
     if (wasMember) await publishing.memberGone(server.id, userId);
-    return presentBan(ban);
+    return reply.status(201).send(presentBan(ban));
   });
 
   app.delete('/api/servers/:id/bans/:userId', { schema: schema.unban }, async (request, reply) => {

@@ -10,7 +10,7 @@ export const ban = {
   tags,
   params: MemberParams,
   body: Type.Object({ reason: Type.Optional(Type.Union([Type.String({ maxLength: 512 }), Type.Null()])) }),
-  response: { 200: Ban, ...errors(400, 401, 403, 404) },
+  response: { 201: Ban, ...errors(400, 401, 403, 404) },
 };
 
 export const unban = { tags, params: MemberParams, response: { 204: Type.Null(), ...errors(400, 401, 403, 404) } };

@@ -400,6 +400,18 @@ t.test('reorder', async (t) => {
     const byAdmin = await env.request('PATCH', `${rolesPath(g2)}/reorder`, { cookie: admin.cookie, json: { order: [low2.id, low1.id, m, top.id, admin.role.id] } });
     t.equal(byAdmin.status, 200, 'an administrator moves anything, even their own role');
   });
+
+  t.test('a gap left by a deleted role does not lock a manager out', async (t) => {
+    const g3 = await createGuild(env);
+    const gone = await createRole(env, g3, { name: 'gone' }); // 1
+    const low = await createRole(env, g3, { name: 'low' }); // 2
+    const manager = await memberWith(env, g3, Flags.MANAGE_ROLES); // 3
+    const top = await createRole(env, g3, { name: 'top' }); // 4
+    t.equal((await env.request('DELETE', `${rolesPath(g3)}/${gone.id}`, { cookie: g3.owner.cookie })).status, 204);
+    const res = await env.request('PATCH', `${rolesPath(g3)}/reorder`, { cookie: manager.cookie, json: { order: [top.id, manager.role.id, low.id] } });
+    t.equal(res.status, 200, 'the current order, resubmitted, moves nothing');
+    t.same(res.body.map((r: { name: string; position: number }) => [r.name, r.position]), [['top', 4], ['Mod', 3], ['low', 2], ['@everyone', 0]]);
+  });
 });
 
 t.test('assign and remove', async (t) => {
@@ -435,6 +447,27 @@ t.test('assign and remove', async (t) => {
     t.same(rechecks, [g.server.id, g.server.id, g.server.id]);
     const members = await env.request('GET', `/api/servers/${g.server.id}/members`, { cookie: g.owner.cookie });
     t.same(members.body.members.find((m: { id: string }) => m.id === target.user.id).roles, [b.id]);
+  });
+
+  t.test('no escalation by assignment: a role with bits the caller lacks cannot be handed out, not even to themselves', async (t) => {
+    const admin = await createRole(env, g, { name: 'Admins', permissions: Flags.ADMINISTRATOR.toString() });
+    const kicker = await createRole(env, g, { name: 'Kickers', permissions: Flags.KICK_MEMBERS.toString() });
+    const manager = await memberWith(env, g, Flags.MANAGE_ROLES, 'Managers'); // created last: above both
+    for (const [role, who] of [[admin, manager.user.id], [kicker, target.user.id]] as const) {
+      const res = await env.request('PUT', memberRolePath(g, who, role.id), { cookie: manager.cookie });
+      assertError(t, res, 403, 'You cannot grant permissions you do not have', role.name);
+    }
+    const mine = await env.request('GET', `/api/servers/${g.server.id}/members`, { cookie: manager.cookie });
+    t.equal(mine.body.myPermissions, (DEFAULT_EVERYONE_PERMISSIONS | Flags.MANAGE_ROLES).toString(), 'still only what the role gave');
+  });
+
+  t.test("someone else's roles change only from above them: never the owner's", async (t) => {
+    const low = await createRole(env, g, { name: 'Low' });
+    await assignRole(env, g, g.owner.user.id, low.id);
+    const manager = await memberWith(env, g, Flags.MANAGE_ROLES, 'Managers2');
+    const res = await env.request('DELETE', memberRolePath(g, g.owner.user.id, low.id), { cookie: manager.cookie });
+    assertError(t, res, 403, 'You can only change the roles of members below your highest role');
+    t.equal((await env.request('PUT', memberRolePath(g, target.user.id, low.id), { cookie: manager.cookie })).status, 200, 'a plain member is fine');
   });
 
   t.test('404 for an unknown or foreign role and for a non-member target', async (t) => {

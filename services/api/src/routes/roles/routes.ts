@@ -3,8 +3,9 @@
 // their own highest role and never grants a bit they do not hold.
 import { rooms } from '@nexusguild/shared/events';
 import {
-  ALL_PERMISSIONS, Flags, aboveHierarchy, canGrant, canManageRole, topPosition, type MemberContext,
+  ALL_PERMISSIONS, Flags, aboveHierarchy, canGrant, canManageRole, canModerate, topPosition, type MemberContext,
 } from '@nexusguild/shared/permissions';
+import { accessRepo } from '@nexusguild/shared/repos/access';
 import { rolesRepo, type RoleRow } from '@nexusguild/shared/repos/roles';
 import type { App, ApiDeps } from '../../app.ts';
 import { badRequest, forbidden, notFound } from '../../errors.ts';
@@ -76,8 +77,12 @@ export async function roleRoutes(app: App, { sql, ids, publisher }: ApiDeps) {
       if (order.length !== current.size || new Set(order).size !== order.length || !order.every((id) => current.has(id))) {
         throw badRequest('order must list every role of the server except @everyone exactly once');
       }
+      // The roles keep the positions they hold between them, dealt out in the new order (for
+      // compact positions that is length − index). Renumbering everything would also "move"
+      // roles above a gap left by a deleted role, and refuse a reorder below the caller's top.
+      const slots = [...current.values()].map((r) => r.position).sort((x, y) => y - x);
       const changes = order
-        .map((id, index) => ({ role: current.get(id)!, position: order.length - index }))
+        .map((id, index) => ({ role: current.get(id)!, position: slots[index]! }))
         .filter((c) => c.role.position !== c.position);
       // A role may move only from below the caller's top role to below it.
       for (const c of changes) {
@@ -124,9 +129,14 @@ export async function roleRoutes(app: App, { sql, ids, publisher }: ApiDeps) {
     const role = await roleOf(server.id, params.roleId);
     if (role.id === server.id) throw badRequest(assign ? 'Cannot assign @everyone role' : 'Cannot remove @everyone role');
     demandManageable(member, role.position);
+    // Assigning a role grants its bits: only bits the caller holds (no self-made administrators).
+    if (assign && !canGrant(member, BigInt(role.permissions))) throw forbidden(NO_ESCALATION);
     const { changed, roleIds } = await sql.begin(async (tx) => {
       const repo = rolesRepo(tx);
       if (!(await repo.lockMember(server.id, params.userId))) throw notFound('Member');
+      // Someone else's roles change only from above them (never the owner's).
+      const target = params.userId === callerId ? null : (await accessRepo(tx).member(server.id, params.userId))?.member;
+      if (target && !canModerate(member, target)) throw forbidden('You can only change the roles of members below your highest role');
       const changed = assign
         ? await repo.assign(server.id, params.userId, role.id)
         : await repo.unassign(server.id, params.userId, role.id);

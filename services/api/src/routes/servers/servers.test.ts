@@ -68,6 +68,9 @@ t.test('create', async (t) => {
       t.equal(res.status, 400, JSON.stringify(json));
       t.ok(res.body.details?.length, 'names the field');
     }
+    const nul = await env.request('POST', '/api/servers', { cookie, json: { name: 'a\u0000b' } });
+    t.equal(nul.status, 400, 'a NUL character is refused, not a database error');
+    t.same(nul.body, { error: 'Text may not contain NUL characters' });
     const ok = await env.request('POST', '/api/servers', { cookie, json: { name: 'x'.repeat(100), icon: 'https://cdn.example/i.png' } });
     t.equal(ok.status, 201, '100 characters and an https icon are fine');
   });
