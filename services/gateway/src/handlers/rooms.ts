@@ -27,6 +27,9 @@ function idOf(arg: unknown, key: 'serverId' | 'channelId'): string | null {
 
 const exists = (id: string) => BigInt(id) <= MAX_BIGINT;
 
+/** A check's answer: why not, or allowed (refusal null) with the server the room belongs to. */
+type Verdict = { refusal: string } | { refusal: null; serverId: string };
+
 /** A join whose check is still running; a leave of the same room meanwhile cancels it. */
 interface Pending {
   room: string;
@@ -36,14 +39,38 @@ interface Pending {
 
 export function roomHandlers(io: GatewayServer, sql: Db, log: Logger) {
   const access = accessRepo(sql);
-  // Bumped when a recheck arrives. A join whose check read Postgres before that recheck's change
-  // committed could otherwise enter a room after the recheck looked at it: it checks again.
-  let rechecks = 0;
+  // When each server was last rechecked (a running count of rechecks). A join whose check read
+  // Postgres before that recheck's change committed could otherwise enter a room after the
+  // recheck looked at it: it checks again. Only a recheck of the join's own server counts.
+  let sequence = 0;
+  let forgottenBefore = 0; // the map is cleared when large: joins older than that check again
+  const lastRecheck = new Map<string, number>();
+  const recheckedSince = (serverId: string, seen: number) => seen < forgottenBefore || (lastRecheck.get(serverId) ?? 0) > seen;
+
+  // One recheck per server at a time; requests meanwhile fold into one more run after it.
+  const running = new Map<string, { again: boolean }>();
+  function scheduleRecheck(serverId: string) {
+    const current = running.get(serverId);
+    if (current) return void (current.again = true);
+    const state = { again: false };
+    running.set(serverId, state);
+    recheck(serverId)
+      .catch((err: Error) => log.warn({ serverId, err: err.message }, 'recheck_access failed'))
+      .finally(() => {
+        running.delete(serverId);
+        if (state.again) scheduleRecheck(serverId);
+      });
+  }
 
   io.on(RECHECK_ACCESS, (serverId) => {
-    rechecks += 1;
     if (!isId(serverId)) return;
-    recheck(serverId).catch((err: Error) => log.warn({ serverId, err: err.message }, 'recheck_access failed'));
+    sequence += 1;
+    if (lastRecheck.size >= 10_000) {
+      lastRecheck.clear();
+      forgottenBefore = sequence;
+    }
+    lastRecheck.set(serverId, sequence);
+    scheduleRecheck(serverId);
   });
 
   /** Makes this gateway's sockets leave the channel rooms of `serverId` they may no longer view. */
@@ -74,21 +101,22 @@ export function roomHandlers(io: GatewayServer, sql: Db, log: Logger) {
     }
   }
 
-  /** Null when `userId` may be in the server's room, else why not. */
-  async function mayJoinServer(serverId: string, userId: string): Promise<string | null> {
+  /** May `userId` be in the server's room? `refusal` null means yes. */
+  async function mayJoinServer(serverId: string, userId: string): Promise<Verdict> {
     const found = exists(serverId) ? await access.member(serverId, userId) : null;
-    if (!found) return 'Server not found';
-    return found.member ? null : NOT_A_MEMBER;
+    if (!found) return { refusal: 'Server not found' };
+    return found.member ? { refusal: null, serverId } : { refusal: NOT_A_MEMBER };
   }
 
-  /** Null when `userId` may be in the channel's room (a member who can view it), else why not. */
-  async function mayJoinChannel(channelId: string, userId: string): Promise<string | null> {
+  /** May `userId` be in the channel's room (a member who can view it)? `refusal` null means yes. */
+  async function mayJoinChannel(channelId: string, userId: string): Promise<Verdict> {
     const channel = exists(channelId) ? await access.channel(channelId) : null;
-    if (!channel) return 'Channel not found';
-    const found = await access.member(channel.server_id, userId);
-    if (!found?.member) return NOT_A_MEMBER;
-    const permissions = channelPermissions(found.member, channel.server_id, channel.overrides);
-    return has(permissions, Flags.VIEW_CHANNEL) ? null : 'Missing permission: VIEW_CHANNEL';
+    if (!channel) return { refusal: 'Channel not found' };
+    const serverId = channel.server_id;
+    const found = await access.member(serverId, userId);
+    if (!found?.member) return { refusal: NOT_A_MEMBER };
+    const permissions = channelPermissions(found.member, serverId, channel.overrides);
+    return has(permissions, Flags.VIEW_CHANNEL) ? { refusal: null, serverId } : { refusal: 'Missing permission: VIEW_CHANNEL' };
   }
 
   return function attach(socket: GatewaySocket): void {
@@ -111,25 +139,25 @@ export function roomHandlers(io: GatewayServer, sql: Db, log: Logger) {
     };
 
     /** Checks, then joins; null on success, else the refusal. Never throws. */
-    async function join(kind: Kind, room: string, check: () => Promise<string | null>): Promise<string | null> {
+    async function join(kind: Kind, room: string, check: () => Promise<Verdict>): Promise<string | null> {
       if (socket.rooms.has(room)) return null;
       if (count(kind) >= MAX_ROOMS[kind]) return `Too many ${kind} rooms (at most ${MAX_ROOMS[kind]})`;
       for (let attempt = 0; attempt < 3; attempt += 1) {
         const p: Pending = { room, kind, left: false };
-        const seen = rechecks;
+        const seen = sequence;
         pending.add(p);
-        let refusal: string | null;
+        let verdict: Verdict;
         try {
-          refusal = await check();
+          verdict = await check();
         } catch {
           return 'Service unavailable';
         } finally {
           pending.delete(p);
         }
-        if (refusal) return refusal;
+        if (verdict.refusal !== null) return verdict.refusal;
         if (p.left) return 'Left the room before the join completed';
         if (socket.disconnected) return null; // joining now would leave a ghost entry in the adapter
-        if (seen === rechecks) {
+        if (!recheckedSince(verdict.serverId, seen)) {
           socket.join(room);
           return null;
         }
