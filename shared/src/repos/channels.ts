@@ -58,6 +58,13 @@ export function channelsRepo(sql: Db) {
       return row!;
     },
 
+    /** Gives channel `to` the overrides `from` has (a category's, for a channel created in it). */
+    async copyOverrides(from: string, to: string): Promise<void> {
+      await sql`
+        INSERT INTO permission_overrides (channel_id, target_id, target_type, allow, deny)
+        SELECT ${to}, target_id, target_type, allow, deny FROM permission_overrides WHERE channel_id = ${from}`;
+    },
+
     /** Changes the fields that are present; `topic`/`parent_id` null clears them. */
     async update(id: string, changes: { name?: string; topic?: string | null; position?: number; parent_id?: string | null }): Promise<ChannelRow> {
       const set = (field: keyof typeof changes) => changes[field] !== undefined;

@@ -441,6 +441,10 @@ t.test('overrides and visibility', async (t) => {
     const category = byName(await list(guild), 'Voice Channels')!;
     t.equal((await putOverride(category.id, everyone, { target_type: 'role', deny: '1024' }, guild.owner)).status, 200);
     t.notOk(byName(await list(guild, member), 'Voice Channels'));
+    const inside = await create(guild, { name: 'Backstage', type: 'voice', parent_id: category.id });
+    t.notOk(byName(await list(guild, member), 'Backstage'), "a channel created in it starts with the category's overrides");
+    t.same((await call('GET', `/api/channels/${inside.id}/permissions`, guild.owner)).body,
+      [{ channel_id: inside.id, target_id: everyone, target_type: 'role', allow: '0', deny: '1024' }]);
     t.equal((await call('DELETE', `/api/channels/${category.id}/permissions/${everyone}`, guild.owner)).status, 204);
     const thread = await insertThread(guild, guild.general.id);
     const res = await putOverride(thread, everyone, { target_type: 'role', deny: '1024' }, guild.owner);

@@ -87,10 +87,14 @@ export async function channelRoutes(app: App, { sql, ids, publisher }: ApiDeps) 
     const channel = await sql.begin(async (tx) => {
       const repo = channelsRepo(tx);
       checkParent(type, parentId ? await repo.byId(parentId) : null, parentId, server.id);
-      return repo.create({
+      const created = await repo.create({
         id: ids.next(), serverId: server.id, type, name: request.body.name, topic: topicOf(request.body.topic) ?? null,
         parentId, position: await repo.nextPosition(server.id, parentId),
       });
+      // Overrides do not cascade from a category at check time (notes G3); a new channel starts
+      // with its category's, so a channel created under a private category is private too.
+      if (parentId) await repo.copyOverrides(parentId, created.id);
+      return created;
     });
     const presented = presentChannel(channel);
     publisher.emit(serverRoom(server.id), 'channel_created', presented);
