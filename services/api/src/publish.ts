@@ -1,8 +1,11 @@
 // Owns the socket side effects of guild changes that involve more than one emit: who must leave
-// which rooms when a member goes or a server disappears. Routes call these after commit.
-import { rooms } from '@nexusguild/shared/events';
+// which rooms when a member goes or a server disappears, and who may hear of a channel. Routes
+// call these after commit.
+import { rooms, type EventName, type EventPayload } from '@nexusguild/shared/events';
 import type { Db } from '@nexusguild/shared/db/index';
+import { Flags, channelPermissions, has } from '@nexusguild/shared/permissions';
 import type { Publisher } from '@nexusguild/shared/publisher';
+import { accessRepo, type GuardedChannel } from '@nexusguild/shared/repos/access';
 import { serversRepo } from '@nexusguild/shared/repos/servers';
 
 /** Every room that belongs to a server: its own, and each channel's text and voice rooms. */
@@ -16,6 +19,24 @@ export function guildPublishing(sql: Db, publisher: Publisher) {
     async memberGone(serverId: string, userId: string): Promise<void> {
       publisher.emit(rooms.server(serverId), 'user_left', { userId, serverId });
       publisher.leaveRooms(userId, serverRooms(serverId, await serversRepo(sql).channelIds(serverId)));
+    },
+
+    /**
+     * An event that shows a channel (its name, topic): to the server room when every member may
+     * view the channel, else only to the personal rooms of the members who may, so a private
+     * channel's name never reaches the others.
+     */
+    async toViewers<E extends EventName>(channel: GuardedChannel, event: E, payload: EventPayload<E>): Promise<void> {
+      const serverId = channel.server_id;
+      const access = accessRepo(sql);
+      const everyone = await access.everyone(serverId);
+      if (everyone === null) return; // the server is gone meanwhile
+      const open = has(everyone, Flags.VIEW_CHANNEL) && channel.overrides.every((o) => !(o.deny & Flags.VIEW_CHANNEL));
+      if (open) return publisher.emit(rooms.server(serverId), event, payload);
+      // A private channel: work out who may see it (one query for every member's roles).
+      const members = (await access.members(serverId))?.members.values() ?? [];
+      const viewers = [...members].filter((m) => has(channelPermissions(m, serverId, channel.overrides), Flags.VIEW_CHANNEL));
+      if (viewers.length) publisher.emit(viewers.map((m) => rooms.user(m.userId)), event, payload);
     },
   };
 }

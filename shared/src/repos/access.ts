@@ -53,8 +53,11 @@ function toContext(row: ContextRow): MemberContext {
 }
 
 export function accessRepo(sql: Db) {
-  /** The server and, for each of `userIds` who is a member, their context. Null: no such server. */
-  async function members(serverId: string, userIds: readonly string[]): Promise<{ server: ServerRef; members: Map<string, MemberContext> } | null> {
+  /**
+   * The server and, for each of `userIds` who is a member (every member when omitted), their
+   * context. Null: no such server.
+   */
+  async function members(serverId: string, userIds?: readonly string[]): Promise<{ server: ServerRef; members: Map<string, MemberContext> } | null> {
     const [server] = await sql<ServerRef[]>`SELECT id, owner_id FROM servers WHERE id = ${serverId}`;
     if (!server) return null;
     const rows = await sql<ContextRow[]>`
@@ -67,7 +70,7 @@ export function accessRepo(sql: Db) {
       FROM servers s
       JOIN roles e ON e.id = s.id
       JOIN server_members m ON m.server_id = s.id
-      WHERE s.id = ${serverId} AND m.user_id = ANY(${userIds as string[]}::bigint[])`;
+      WHERE s.id = ${serverId} ${userIds ? sql`AND m.user_id = ANY(${userIds as string[]}::bigint[])` : sql``}`;
     return { server, members: new Map(rows.map((r) => [r.user_id, toContext(r)])) };
   }
 
@@ -93,6 +96,12 @@ export function accessRepo(sql: Db) {
     async member(serverId: string, userId: string): Promise<{ server: ServerRef; member: MemberContext | null } | null> {
       const found = await members(serverId, [userId]);
       return found && { server: found.server, member: found.members.get(userId) ?? null };
+    },
+
+    /** The @everyone role's permissions (its id is the server's); null when the server is gone. */
+    async everyone(serverId: string): Promise<bigint | null> {
+      const [row] = await sql<{ permissions: string }[]>`SELECT permissions::text AS permissions FROM roles WHERE id = ${serverId}`;
+      return row ? BigInt(row.permissions) : null;
     },
 
     /** A server channel with its overrides, or null (no such channel, or a DM). */

@@ -604,3 +604,28 @@ t.test('events reach sockets in the server room', async (t) => {
   // The outsider's recorders saw nothing, although every event above was published after they were set.
   t.same(leaked, [[], [], []], 'a non-member receives nothing');
 });
+
+t.test("a private channel's name reaches only those who may view it", async (t) => {
+  const guild = await createGuild(env, 'private-names');
+  const member = await addMember(env, guild);
+  const [ownerSocket, memberSocket] = [await env.connect(guild.owner.cookie), await env.connect(member.cookie)];
+  for (const s of [ownerSocket, memberSocket]) t.same(await roomAck(s, 'join_server', guild.server.id), { ok: true });
+  const heard = [record(memberSocket, 'channel_created'), record(memberSocket, 'channel_updated')];
+
+  const staff = await create(guild, { name: 'Staff', type: 'category' });
+  t.equal((await putOverride(staff.id, guild.server.id, { target_type: 'role', deny: '1024' }, guild.owner)).status, 200);
+  const ownerHears = nextEvent(ownerSocket, 'channel_created', { filter: (c) => c.name === 'plans' });
+  const plans = await create(guild, { name: 'plans', parent_id: staff.id });
+  await ownerHears;
+  const renamed = nextEvent(ownerSocket, 'channel_updated', { filter: (c) => c.id === plans.id });
+  t.equal((await call('PATCH', `/api/channels/${plans.id}`, guild.owner, { name: 'secret plans', topic: 'takeover' })).status, 200);
+  t.match(await renamed, { name: 'secret plans', topic: 'takeover' }, 'the owner, who may view it, hears of it');
+
+  // A public channel's events still reach the member, after the private ones on the same path.
+  const publicRename = nextEvent(memberSocket, 'channel_updated', { filter: (c) => c.id === guild.general.id });
+  await call('PATCH', `/api/channels/${guild.general.id}`, guild.owner, { topic: 'hello' });
+  await publicRename;
+  await env.flush(memberSocket, member.user.id);
+  const names = heard.flat().map((c) => c.name);
+  t.notOk(names.includes('plans') || names.includes('secret plans'), `the member never heard its name (heard: ${names.join(', ')})`);
+});

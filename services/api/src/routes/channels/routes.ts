@@ -13,6 +13,7 @@ import type { App, ApiDeps } from '../../app.ts';
 import { badRequest, forbidden, notFound } from '../../errors.ts';
 import { guards, type ServerAccess } from '../../guards.ts';
 import { presentChannel, presentChannelListItem, presentOverride } from '../../present.ts';
+import { guildPublishing } from '../../publish.ts';
 import { trimFields } from '../../body.ts';
 import * as schema from './schema.ts';
 
@@ -63,6 +64,7 @@ async function flattenReorder(request: { body: unknown }) {
 
 export async function channelRoutes(app: App, { sql, ids, publisher }: ApiDeps) {
   const guard = guards(sql);
+  const publishing = guildPublishing(sql, publisher);
   const channels = channelsRepo(sql);
   const serverRoom = (serverId: string) => rooms.server(serverId);
 
@@ -97,7 +99,7 @@ export async function channelRoutes(app: App, { sql, ids, publisher }: ApiDeps) 
       return created;
     });
     const presented = presentChannel(channel);
-    publisher.emit(serverRoom(server.id), 'channel_created', presented);
+    await publishing.toViewers((await accessRepo(sql).channel(channel.id)) ?? { ...channel, overrides: [] }, 'channel_created', presented);
     return reply.status(201).send(presented);
   });
 
@@ -124,7 +126,11 @@ export async function channelRoutes(app: App, { sql, ids, publisher }: ApiDeps) 
     });
     if (changed.length) {
       publisher.emit(serverRoom(serverId), 'channels_reordered', { serverId });
-      for (const row of changed) publisher.emit(serverRoom(serverId), 'channel_updated', presentChannel(row));
+      const guarded = new Map((await accessRepo(sql).channels(serverId)).map((c) => [c.id, c]));
+      for (const row of changed) {
+        const channel = guarded.get(row.id);
+        if (channel) await publishing.toViewers(channel, 'channel_updated', presentChannel(row));
+      }
     }
     return visibleChannels(access);
   });
@@ -149,7 +155,7 @@ export async function channelRoutes(app: App, { sql, ids, publisher }: ApiDeps) 
       return repo.update(channel.id, { name, topic, position: newPosition, parent_id: moved ? parentId : undefined });
     });
     const presented = presentChannel(updated);
-    publisher.emit(serverRoom(server.id), 'channel_updated', presented);
+    await publishing.toViewers(channel, 'channel_updated', presented); // its overrides did not change
     return presented;
   });
 
