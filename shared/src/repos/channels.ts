@@ -42,6 +42,12 @@ export function channelsRepo(sql: Db) {
         SELECT ${columns()} FROM channels WHERE server_id = ${serverId} AND ${notThread()} ORDER BY position, id FOR UPDATE`;
     },
 
+    /** How many channels (categories included, threads not) a server has. */
+    async count(serverId: string): Promise<number> {
+      const [row] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM channels WHERE server_id = ${serverId} AND ${notThread()}`;
+      return row!.n;
+    },
+
     /** The position after the last sibling under `parentId` (null: top level); 0 when there is none. */
     async nextPosition(serverId: string, parentId: string | null): Promise<number> {
       const [row] = await sql<{ next: number }[]>`
@@ -66,7 +72,7 @@ export function channelsRepo(sql: Db) {
     },
 
     /** Changes the fields that are present; `topic`/`parent_id` null clears them. */
-    async update(id: string, changes: { name?: string; topic?: string | null; position?: number; parent_id?: string | null }): Promise<ChannelRow> {
+    async update(id: string, changes: { name?: string; topic?: string | null; position?: number; parent_id?: string | null }): Promise<ChannelRow | null> {
       const set = (field: keyof typeof changes) => changes[field] !== undefined;
       const [row] = await sql<ChannelRow[]>`
         UPDATE channels SET
@@ -75,7 +81,7 @@ export function channelsRepo(sql: Db) {
           position = CASE WHEN ${set('position')} THEN ${changes.position ?? 0}::int ELSE position END,
           parent_id = CASE WHEN ${set('parent_id')} THEN ${changes.parent_id ?? null}::bigint ELSE parent_id END
         WHERE id = ${id} RETURNING ${columns()}`;
-      return row!;
+      return row ?? null; // deleted meanwhile
     },
 
     /** Applies new placements; returns the rows as they are now. */
@@ -95,6 +101,9 @@ export function channelsRepo(sql: Db) {
      * threads first. A category's children become uncategorised through that same SET NULL.
      */
     async remove(id: string): Promise<string[]> {
+      // Locked first: a thread created meanwhile (its creation locks the parent too) cannot
+      // slip between the two deletes and lose its parent, and with it its parent's overrides.
+      await sql`SELECT 1 FROM channels WHERE id = ${id} FOR UPDATE`;
       const threads = await sql<{ id: string }[]>`
         DELETE FROM channels WHERE parent_id = ${id} AND type IN ('thread', 'private_thread') RETURNING id`;
       const removed = await sql<{ id: string }[]>`DELETE FROM channels WHERE id = ${id} RETURNING id`;

@@ -35,6 +35,12 @@ export function rolesRepo(sql: Db) {
         SELECT ${columns()} FROM roles WHERE server_id = ${serverId} ORDER BY position DESC, created_at, id`;
     },
 
+    /** How many roles a server has, @everyone included. */
+    async count(serverId: string): Promise<number> {
+      const [row] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM roles WHERE server_id = ${serverId}`;
+      return row!.n;
+    },
+
     /** A role of this server; null when unknown or another server's. */
     async byId(serverId: string, roleId: string): Promise<RoleRow | null> {
       const [row] = await sql<RoleRow[]>`SELECT ${columns()} FROM roles WHERE id = ${roleId} AND server_id = ${serverId}`;
@@ -70,7 +76,7 @@ export function rolesRepo(sql: Db) {
       return { role: row!, lifted };
     },
 
-    async update(roleId: string, changes: RoleChanges): Promise<RoleRow> {
+    async update(roleId: string, changes: RoleChanges): Promise<RoleRow | null> {
       const set = <T>(value: T | undefined) => value !== undefined;
       const [row] = await sql<RoleRow[]>`
         UPDATE roles SET
@@ -80,7 +86,7 @@ export function rolesRepo(sql: Db) {
           hoist = CASE WHEN ${set(changes.hoist)} THEN ${changes.hoist ?? null}::boolean ELSE hoist END,
           mentionable = CASE WHEN ${set(changes.mentionable)} THEN ${changes.mentionable ?? null}::boolean ELSE mentionable END
         WHERE id = ${roleId} RETURNING ${columns()}`;
-      return row!;
+      return row ?? null; // deleted meanwhile
     },
 
     /** Deletes a role; its assignments go with it (cascade), its channel overrides here. */

@@ -92,13 +92,13 @@ export function serversRepo(sql: Db) {
         WHERE m.user_id = ${userId} ORDER BY m.joined_at, s.id`;
     },
 
-    async update(id: string, changes: { name?: string; icon?: string | null }): Promise<ServerRow> {
+    async update(id: string, changes: { name?: string; icon?: string | null }): Promise<ServerRow | null> {
       const [row] = await sql<ServerRow[]>`
         UPDATE servers SET
           name = CASE WHEN ${changes.name !== undefined} THEN ${changes.name ?? null} ELSE name END,
           icon = CASE WHEN ${changes.icon !== undefined} THEN ${changes.icon ?? null} ELSE icon END
         WHERE id = ${id} RETURNING *`;
-      return row!;
+      return row ?? null; // deleted meanwhile
     },
 
     async remove(id: string): Promise<void> {

@@ -6,6 +6,7 @@ import { RECHECK_ACCESS, rooms } from '@nexusguild/shared/events';
 import { ALL_PERMISSIONS, DEFAULT_EVERYONE_PERMISSIONS, Flags } from '@nexusguild/shared/permissions';
 import { addMember, createGuild, grantRole, roomAck, type GuildFixture, type Registered } from '../../../../../test/guild.ts';
 import { nextEvent, record, setup, type TestSocket } from '../../../../../test/harness.ts';
+import { MAX_CHANNELS } from './schema.ts';
 
 const env = await setup(t);
 const sql = env.resources.sql;
@@ -628,4 +629,14 @@ t.test("a private channel's name reaches only those who may view it", async (t) 
   await env.flush(memberSocket, member.user.id);
   const names = heard.flat().map((c) => c.name);
   t.notOk(names.includes('plans') || names.includes('secret plans'), `the member never heard its name (heard: ${names.join(', ')})`);
+});
+
+t.test('a server has at most MAX_CHANNELS channels', async (t) => {
+  const guild = await createGuild(env, 'full');
+  const existing = (await list(guild)).length;
+  const filler = Array.from({ length: MAX_CHANNELS - existing }, (_, i) => ({ id: env.resources.ids.next(), server_id: guild.server.id, type: 'text', name: `c${i}` }));
+  await sql`INSERT INTO channels ${sql(filler)}`;
+  const res = await call('POST', `/api/channels/${guild.server.id}`, guild.owner, { name: 'one too many' });
+  t.equal(res.status, 400);
+  t.equal(res.body.error, `A server can have at most ${MAX_CHANNELS} channels`);
 });

@@ -89,6 +89,7 @@ export async function channelRoutes(app: App, { sql, ids, publisher }: ApiDeps) 
     const channel = await sql.begin(async (tx) => {
       const repo = channelsRepo(tx);
       checkParent(type, parentId ? await repo.byId(parentId) : null, parentId, server.id);
+      if ((await repo.count(server.id)) >= schema.MAX_CHANNELS) throw badRequest(`A server can have at most ${schema.MAX_CHANNELS} channels`);
       const created = await repo.create({
         id: ids.next(), serverId: server.id, type, name: request.body.name, topic: topicOf(request.body.topic) ?? null,
         parentId, position: await repo.nextPosition(server.id, parentId),
@@ -152,7 +153,9 @@ export async function channelRoutes(app: App, { sql, ids, publisher }: ApiDeps) 
       }
       // Moved without a position: it goes last under its new category.
       const newPosition = position ?? (moved ? await repo.nextPosition(server.id, parentId) : undefined);
-      return repo.update(channel.id, { name, topic, position: newPosition, parent_id: moved ? parentId : undefined });
+      const row = await repo.update(channel.id, { name, topic, position: newPosition, parent_id: moved ? parentId : undefined });
+      if (!row) throw notFound('Channel');
+      return row;
     });
     const presented = presentChannel(updated);
     await publishing.toViewers(channel, 'channel_updated', presented); // its overrides did not change

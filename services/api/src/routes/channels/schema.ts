@@ -42,6 +42,9 @@ export const update = {
 
 export const remove = { tags, params: ChannelParams, response: { 204: Type.Null(), ...errors(400, 401, 403, 404) } };
 
+/** Channels per server, categories included (Discord's limit); also bounds a reorder's body. */
+export const MAX_CHANNELS = 500;
+
 /** One entry of a reorder; a `{channels, categories}` body is flattened into these before validation. */
 export const ReorderItem = Type.Object({ id: Id, position: Position, ...parentFields });
 
@@ -49,7 +52,7 @@ export const reorder = {
   tags,
   params: ServerParams,
   body: Type.Array(ReorderItem, {
-    maxItems: 500,
+    maxItems: MAX_CHANNELS,
     description: 'Also accepted: {channels: [{id, position, categoryId?}], categories: [{id, position}]}',
   }),
   response: { 200: Type.Array(ChannelListItem), ...errors(400, 401, 403, 404) },

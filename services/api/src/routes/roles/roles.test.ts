@@ -9,6 +9,7 @@ import {
   addMember, assignRole, createGuild, createRole, listenToServer, memberWith, roomAck, type GuildFixture,
 } from '../../../../../test/guild.ts';
 import { assertError, leavesRoom, nextEvent, record, setup } from '../../../../../test/harness.ts';
+import { MAX_ROLES } from './schema.ts';
 
 const env = await setup(t);
 const publisher = env.resources.publisher;
@@ -503,4 +504,12 @@ t.test('assign and remove', async (t) => {
     t.equal(below.status, 200, 'a role below the manager\'s top role');
     t.equal((await env.request('DELETE', memberRolePath(g, watcher.user.id, a.id), { cookie: manager.cookie })).status, 204);
   });
+});
+
+t.test('a server has at most MAX_ROLES roles', async (t) => {
+  const g = await createGuild(env);
+  const { sql, ids } = env.resources;
+  const filler = Array.from({ length: MAX_ROLES - 1 }, (_, i) => ({ id: ids.next(), server_id: g.server.id, name: `r${i}`, position: i + 1 }));
+  await sql`INSERT INTO roles ${sql(filler)}`; // with @everyone: exactly the limit
+  assertError(t, await env.request('POST', rolesPath(g), { cookie: g.owner.cookie, json: {} }), 400, `A server can have at most ${MAX_ROLES} roles`);
 });

@@ -58,6 +58,7 @@ export async function roleRoutes(app: App, { sql, ids, publisher }: ApiDeps) {
     const created = await sql.begin(async (tx) => {
       const repo = rolesRepo(tx);
       await repo.lock(server.id); // two creates must not take the same position
+      if ((await repo.count(server.id)) >= schema.MAX_ROLES) throw badRequest(`A server can have at most ${schema.MAX_ROLES} roles`);
       return repo.create({ id: ids.next(), serverId: server.id, name, color, permissions, hoist, mentionable }, position);
     });
     const role = presentRole(created.role);
@@ -106,7 +107,9 @@ export async function roleRoutes(app: App, { sql, ids, publisher }: ApiDeps) {
     demandManageable(member, role.position);
     // Only bits the role does not have yet are grants; keeping a bit the caller lacks is no escalation.
     if (permissions !== undefined && !canGrant(member, permissions & ~BigInt(role.permissions))) throw forbidden(NO_ESCALATION);
-    const updated = presentRole(await roles.update(role.id, { ...request.body, permissions }));
+    const row = await roles.update(role.id, { ...request.body, permissions });
+    if (!row) throw notFound('Role');
+    const updated = presentRole(row);
     publisher.emit(rooms.server(server.id), 'role_updated', updated);
     if (updated.permissions !== role.permissions) publisher.recheckAccess(server.id);
     return updated;

@@ -2,6 +2,8 @@ import { Type } from '@fastify/type-provider-typebox';
 import { Id, PermissionInput, Role, ServerParams, errors } from '../../schemas.ts';
 
 const tags = ['roles'];
+/** Roles per server, @everyone included (Discord's limit); also bounds a reorder's body. */
+export const MAX_ROLES = 250;
 const Name = Type.String({ minLength: 1, maxLength: 100 });
 const Color = Type.String({ pattern: '^#[0-9A-Fa-f]{6}$' });
 const RoleParams = Type.Object({ id: Id, roleId: Id });
@@ -37,7 +39,7 @@ export const reorder = {
   tags,
   params: ServerParams,
   /** Every role but @everyone, highest first. */
-  body: Type.Object({ order: Type.Array(Id, { maxItems: 1000 }) }),
+  body: Type.Object({ order: Type.Array(Id, { maxItems: MAX_ROLES }) }),
   response: { 200: Type.Array(Role), ...errors(400, 401, 403, 404) },
 };
 

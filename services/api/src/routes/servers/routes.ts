@@ -35,7 +35,9 @@ export async function serverRoutes(app: App, { sql, ids, publisher }: ApiDeps) {
 
   app.patch('/api/servers/:id', { schema: schema.update, preValidation: trimFields('name') }, async (request) => {
     await guard.member(request.params.id, request.user.id, Flags.MANAGE_GUILD);
-    const server = presentServer(await servers.update(request.params.id, request.body));
+    const updated = await servers.update(request.params.id, request.body);
+    if (!updated) throw notFound('Server');
+    const server = presentServer(updated);
     publisher.emit(rooms.server(server.id), 'server_updated', server);
     return server;
   });
