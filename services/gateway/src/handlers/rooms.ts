@@ -3,6 +3,7 @@
 // room, and `recheck_access` (sent by the API after an override or role change) pulls this
 // gateway's sockets out of the channel rooms they may no longer view. Kick, ban, leave and
 // deletion need nothing here: the API makes the sockets leave through the adapter.
+import { authorizer, type Refusal, type ServerGrant } from '@nexusguild/shared/authorize';
 import type { Db } from '@nexusguild/shared/db/index';
 import type { Logger } from '@nexusguild/shared/log';
 import { RECHECK_ACCESS, rooms, type Ack } from '@nexusguild/shared/events';
@@ -14,7 +15,6 @@ import type { GatewayServer, GatewaySocket } from '../app.ts';
 /** Per socket and kind, so a client cannot grow the adapter's room maps without bound. */
 export const MAX_ROOMS = { server: 1000, channel: 1000 } as const;
 
-const NOT_A_MEMBER = 'You are not a member of this server';
 const MAX_BIGINT = 2n ** 63n - 1n; // a longer id is well-formed but cannot exist (Postgres BIGINT)
 
 type Kind = keyof typeof MAX_ROOMS;
@@ -39,6 +39,7 @@ interface Pending {
 
 export function roomHandlers(io: GatewayServer, sql: Db, log: Logger) {
   const access = accessRepo(sql);
+  const authorize = authorizer(sql);
   // When each server was last rechecked (a running count of rechecks). A join whose check read
   // Postgres before that recheck's change committed could otherwise enter a room after the
   // recheck looked at it: it checks again. Only a recheck of the join's own server counts.
@@ -101,23 +102,13 @@ export function roomHandlers(io: GatewayServer, sql: Db, log: Logger) {
     }
   }
 
-  /** May `userId` be in the server's room? `refusal` null means yes. */
-  async function mayJoinServer(serverId: string, userId: string): Promise<Verdict> {
-    const found = exists(serverId) ? await access.member(serverId, userId) : null;
-    if (!found) return { refusal: 'Server not found' };
-    return found.member ? { refusal: null, serverId } : { refusal: NOT_A_MEMBER };
-  }
-
-  /** May `userId` be in the channel's room (a member who can view it)? `refusal` null means yes. */
-  async function mayJoinChannel(channelId: string, userId: string): Promise<Verdict> {
-    const channel = exists(channelId) ? await access.channel(channelId) : null;
-    if (!channel) return { refusal: 'Channel not found' };
-    const serverId = channel.server_id;
-    const found = await access.member(serverId, userId);
-    if (!found?.member) return { refusal: NOT_A_MEMBER };
-    const permissions = channelPermissions(found.member, serverId, channel.overrides);
-    return has(permissions, Flags.VIEW_CHANNEL) ? { refusal: null, serverId } : { refusal: 'Missing permission: VIEW_CHANNEL' };
-  }
+  /** The API's own decision (membership; VIEW_CHANNEL for a channel), as a join's verdict. */
+  const verdict = (result: ServerGrant | Refusal): Verdict =>
+    'refused' in result ? { refusal: result.error } : { refusal: null, serverId: result.server.id };
+  const mayJoinServer = async (serverId: string, userId: string): Promise<Verdict> =>
+    exists(serverId) ? verdict(await authorize.server(serverId, userId)) : { refusal: 'Server not found' };
+  const mayJoinChannel = async (channelId: string, userId: string): Promise<Verdict> =>
+    exists(channelId) ? verdict(await authorize.channel(channelId, userId)) : { refusal: 'Channel not found' };
 
   return function attach(socket: GatewaySocket): void {
     const pending = new Set<Pending>();

@@ -5,13 +5,14 @@ import type { Db } from '@nexusguild/shared/db/index';
 import {
   ALL_PERMISSIONS, Flags, canManageRole, canModerate, channelPermissions, has, type MemberContext,
 } from '@nexusguild/shared/permissions';
+import type { ServerGrant } from '@nexusguild/shared/authorize';
 import { accessRepo, type ChannelRow } from '@nexusguild/shared/repos/access';
 import { channelsRepo, type Placement } from '@nexusguild/shared/repos/channels';
 import { rolesRepo } from '@nexusguild/shared/repos/roles';
 import type { ChannelType } from '@nexusguild/shared/wire';
 import type { App, ApiDeps } from '../../app.ts';
 import { badRequest, forbidden, notFound } from '../../errors.ts';
-import { guards, type ServerAccess } from '../../guards.ts';
+import { guards } from '../../guards.ts';
 import { presentChannel, presentChannelListItem, presentOverride } from '../../present.ts';
 import { guildPublishing } from '../../publish.ts';
 import { trimFields } from '../../body.ts';
@@ -69,7 +70,7 @@ export async function channelRoutes(app: App, { sql, ids, publisher }: ApiDeps) 
   const serverRoom = (serverId: string) => rooms.server(serverId);
 
   /** The channels the member may view, each with their permissions there and their read counts. */
-  async function visibleChannels({ server, member }: ServerAccess) {
+  async function visibleChannels({ server, member }: ServerGrant) {
     const rows = await accessRepo(sql).channels(server.id);
     const visible = rows
       .map((row) => ({ row, permissions: channelPermissions(member, server.id, row.overrides) }))

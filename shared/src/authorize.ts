@@ -1,0 +1,58 @@
+// Owns the first decision of every server- or channel-scoped action, for the API's routes and the
+// gateway's room joins alike: no such server or channel (404), not a member (403), a permission
+// missing (403, naming it). The API throws the refusal as an HTTP error; the gateway acks it.
+import type { Db } from './db/index.ts';
+import { Flags, basePermissions, channelPermissions, flagNames, has, type MemberContext } from './permissions.ts';
+import { accessRepo, type GuardedChannel, type ServerRef } from './repos/access.ts';
+
+export interface Refusal {
+  refused: 403 | 404;
+  error: string;
+}
+
+export interface ServerGrant {
+  server: ServerRef;
+  member: MemberContext;
+  /** Server-level permissions (no channel overrides). */
+  permissions: bigint;
+}
+
+export interface ChannelGrant extends ServerGrant {
+  channel: GuardedChannel;
+  /** Channel-level permissions (overrides applied; a thread's come from its parent). */
+  permissions: bigint;
+}
+
+const refuse = (refused: Refusal['refused'], error: string): Refusal => ({ refused, error });
+
+/** Null when `permissions` hold all of `needed`, else the 403 naming what is missing. */
+export function missing(permissions: bigint, needed: bigint): Refusal | null {
+  return has(permissions, needed) ? null : refuse(403, `Missing permission: ${flagNames(needed & ~permissions).join(', ')}`);
+}
+
+export function authorizer(sql: Db) {
+  const access = accessRepo(sql);
+
+  async function server(serverId: string, userId: string, needed = 0n): Promise<ServerGrant | Refusal> {
+    const found = await access.member(serverId, userId);
+    if (!found) return refuse(404, 'Server not found');
+    if (!found.member) return refuse(403, 'You are not a member of this server');
+    const permissions = basePermissions(found.member);
+    return missing(permissions, needed) ?? { server: found.server, member: found.member, permissions };
+  }
+
+  return {
+    /** The caller in a server, holding `needed` at server level. */
+    server,
+
+    /** The caller in a channel's server, able to view the channel and holding `needed` there. */
+    async channel(channelId: string, userId: string, needed = 0n): Promise<ChannelGrant | Refusal> {
+      const channel = await access.channel(channelId);
+      if (!channel) return refuse(404, 'Channel not found');
+      const grant = await server(channel.server_id, userId);
+      if ('refused' in grant) return grant;
+      const permissions = channelPermissions(grant.member, grant.server.id, channel.overrides);
+      return missing(permissions, Flags.VIEW_CHANNEL | needed) ?? { ...grant, channel, permissions };
+    },
+  };
+}
