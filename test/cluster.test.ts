@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { io as ioClient, type ManagerOptions, type SocketOptions } from 'socket.io-client';
-import { nextEvent, record, type TestSocket } from './harness.ts';
+import { disconnected, nextEvent, record, type TestSocket } from './harness.ts';
 import { databaseUrl, dropDatabases } from './db.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -133,6 +133,8 @@ for (const l of output) {
 t.comment(`cluster up in ${startupMs} ms (migrations, embedded S3, 5 nodes, HAProxy)`);
 
 const url = (port: number) => `http://127.0.0.1:${port}`;
+/** How long to wait for a disconnect that crosses processes (and HAProxy). */
+const CROSS_PROCESS_MS = 5000;
 
 async function call(port: number, method: string, path: string, { cookie, json }: { cookie?: string; json?: unknown } = {}) {
   const res = await fetch(url(port) + path, {
@@ -169,16 +171,6 @@ function connect(port: number, cookie?: string, options: Partial<ManagerOptions 
     socket.once('connect_error', (err) => {
       if (!socket.io.opts.reconnection) socket.close();
       reject(err);
-    });
-  });
-}
-
-function disconnected(socket: TestSocket, timeoutMs = 5000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('socket was not disconnected')), timeoutMs);
-    socket.once('disconnect', (reason) => {
-      clearTimeout(timer);
-      resolve(reason);
     });
   });
 }
@@ -221,7 +213,7 @@ t.test('a session made on API 1 works on API 2, on both gateways and through HAP
 });
 
 t.test('logout through API 2 disconnects the session\'s sockets on both gateways', async (t) => {
-  const reasons = Promise.all(firstSockets.map((s) => disconnected(s)));
+  const reasons = Promise.all(firstSockets.map((s) => disconnected(s, CROSS_PROCESS_MS)));
   t.equal((await call(api2, 'POST', '/api/auth/logout', { cookie: session.cookie })).status, 200);
   t.same(await reasons, ['io server disconnect', 'io server disconnect', 'io server disconnect']);
   t.equal((await call(api1, 'GET', '/api/auth/me', { cookie: session.cookie })).status, 401, 'API 1 forgot it too');
@@ -257,7 +249,7 @@ t.test('guild events cross nodes: posted through API 1, heard on both gateways; 
   await Promise.all(marker);
   t.same(seen, [[], []], 'the kicked member hears nothing more from the server on either gateway');
   // Later tests count sockets per gateway: log both out, which closes their sockets server-side.
-  const closed = [g1, g2, ownerSocket].map((socket) => disconnected(socket));
+  const closed = [g1, g2, ownerSocket].map((socket) => disconnected(socket, CROSS_PROCESS_MS));
   for (const user of [member, owner]) await call(api1, 'POST', '/api/auth/logout', { cookie: user.cookie });
   await Promise.all(closed);
 });
@@ -328,7 +320,7 @@ t.test('a gateway killed with SIGKILL: its clients reconnect through HAProxy to 
     `${back.join(', ')} ms (mean ${Math.round(back.reduce((a, b) => a + b, 0) / back.length)} ms; socket.io-client's default reconnection delay is 0.5-1.5 s)`);
 
   // The moved sockets are full members again: a logout still reaches every one of them.
-  const reasons = Promise.all(clients.map((s) => disconnected(s)));
+  const reasons = Promise.all(clients.map((s) => disconnected(s, CROSS_PROCESS_MS)));
   t.equal((await call(api2, 'POST', '/api/auth/logout', { cookie: user.cookie })).status, 200);
   t.same(new Set(await reasons), new Set(['io server disconnect']));
 });
@@ -385,7 +377,7 @@ t.test('SIGTERM: each node finishes what it is doing and exits 0 within the shut
     const port = gateway === 'gateway2' ? gateway2 : gateway1;
     const user = await register(api1);
     const socket = await connect(port, user.cookie);
-    const reason = disconnected(socket);
+    const reason = disconnected(socket, CROSS_PROCESS_MS);
     const sent = performance.now();
     process.kill(pids.get(gateway)!, 'SIGTERM');
     t.equal(await reason, 'transport close', 'a transport close, which socket.io clients answer by reconnecting');
