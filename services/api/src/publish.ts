@@ -8,9 +8,14 @@ import type { Publisher } from '@nexusguild/shared/publisher';
 import { accessRepo, type GuardedChannel } from '@nexusguild/shared/repos/access';
 import { serversRepo } from '@nexusguild/shared/repos/servers';
 
+/** Each channel's text and voice rooms. */
+export function channelRooms(channelIds: string[]): string[] {
+  return channelIds.flatMap((id) => [rooms.channel(id), rooms.voice(id)]);
+}
+
 /** Every room that belongs to a server: its own, and each channel's text and voice rooms. */
 export function serverRooms(serverId: string, channelIds: string[]): string[] {
-  return [rooms.server(serverId), ...channelIds.flatMap((id) => [rooms.channel(id), rooms.voice(id)])];
+  return [rooms.server(serverId), ...channelRooms(channelIds)];
 }
 
 export function guildPublishing(sql: Db, publisher: Publisher) {

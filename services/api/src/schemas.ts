@@ -2,6 +2,8 @@
 // drive serialization, so a field not listed here can never reach a client.
 import { Type } from '@fastify/type-provider-typebox';
 import { ID_PATTERN } from '@nexusguild/shared/ids';
+import { ALL_PERMISSIONS } from '@nexusguild/shared/permissions';
+import { badRequest } from './errors.ts';
 
 export const Id = Type.String({ pattern: ID_PATTERN, description: 'snowflake id (decimal string)' });
 export const Timestamp = Type.String({ format: 'date-time' });
@@ -41,6 +43,15 @@ const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => T
 export const PermissionString = Type.String({ pattern: '^[0-9]{1,16}$' });
 /** A permission bitmask as input: a decimal string or a JSON integer. */
 export const PermissionInput = Type.Union([PermissionString, Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })]);
+
+/** A PermissionInput as a mask; bits outside the flag table are a 400 naming `field`, never dropped. */
+export function permissionMask(value: string | number, field: string): bigint {
+  const mask = BigInt(value);
+  if (mask & ~ALL_PERMISSIONS) {
+    throw badRequest(`${field} contains unknown permission bits`, [{ field, message: 'has bits outside the permission table' }]);
+  }
+  return mask;
+}
 
 export const Server = Type.Object({
   id: Id,

@@ -3,7 +3,7 @@
 import { rooms } from '@nexusguild/shared/events';
 import type { Db } from '@nexusguild/shared/db/index';
 import {
-  ALL_PERMISSIONS, Flags, canManageRole, canModerate, channelPermissions, has, type MemberContext,
+  Flags, canManageRole, canModerate, channelPermissions, has, type MemberContext,
 } from '@nexusguild/shared/permissions';
 import type { ServerGrant } from '@nexusguild/shared/authorize';
 import { accessRepo, type ChannelRow } from '@nexusguild/shared/repos/access';
@@ -14,7 +14,8 @@ import type { App, ApiDeps } from '../../app.ts';
 import { badRequest, forbidden, notFound } from '../../errors.ts';
 import { guards } from '../../guards.ts';
 import { presentChannel, presentChannelListItem, presentOverride } from '../../present.ts';
-import { guildPublishing } from '../../publish.ts';
+import { permissionMask } from '../../schemas.ts';
+import { channelRooms, guildPublishing } from '../../publish.ts';
 import { trimFields } from '../../body.ts';
 import * as schema from './schema.ts';
 
@@ -67,7 +68,6 @@ export async function channelRoutes(app: App, { sql, ids, publisher }: ApiDeps) 
   const guard = guards(sql);
   const publishing = guildPublishing(sql, publisher);
   const channels = channelsRepo(sql);
-  const serverRoom = (serverId: string) => rooms.server(serverId);
 
   /** The channels the member may view, each with their permissions there and their read counts. */
   async function visibleChannels({ server, member }: ServerGrant) {
@@ -127,7 +127,7 @@ export async function channelRoutes(app: App, { sql, ids, publisher }: ApiDeps) 
       return repo.place(changes);
     });
     if (changed.length) {
-      publisher.emit(serverRoom(serverId), 'channels_reordered', { serverId });
+      publisher.emit(rooms.server(serverId), 'channels_reordered', { serverId });
       const guarded = new Map((await accessRepo(sql).channels(serverId)).map((c) => [c.id, c]));
       for (const row of changed) {
         const channel = guarded.get(row.id);
@@ -166,10 +166,10 @@ export async function channelRoutes(app: App, { sql, ids, publisher }: ApiDeps) 
   app.delete('/api/channels/:channelId', { schema: schema.remove }, async (request, reply) => {
     const { channel, server } = await guard.channel(request.params.channelId, request.user.id, Flags.MANAGE_CHANNELS);
     const deleted = await sql.begin((tx) => channelsRepo(tx).remove(channel.id));
-    for (const channelId of deleted) publisher.emit(serverRoom(server.id), 'channel_deleted', { channelId, serverId: server.id });
+    for (const channelId of deleted) publisher.emit(rooms.server(server.id), 'channel_deleted', { channelId, serverId: server.id });
     // A category's children are now uncategorised: their placement changed.
-    if (channel.type === 'category') publisher.emit(serverRoom(server.id), 'channels_reordered', { serverId: server.id });
-    publisher.clearRooms(deleted.flatMap((id) => [rooms.channel(id), rooms.voice(id)]));
+    if (channel.type === 'category') publisher.emit(rooms.server(server.id), 'channels_reordered', { serverId: server.id });
+    publisher.clearRooms(channelRooms(deleted));
     return reply.status(204).send(null);
   });
 
@@ -214,8 +214,7 @@ export async function channelRoutes(app: App, { sql, ids, publisher }: ApiDeps) 
 
   /** A mask from the body: within the flag table and never ADMINISTRATOR (a server-level grant only). */
   function mask(value: string | number | undefined, field: 'allow' | 'deny'): bigint {
-    const bits = BigInt(value ?? 0);
-    if (bits & ~ALL_PERMISSIONS) throw badRequest(`${field} holds bits that are not permissions`, [{ field, message: 'has unknown bits' }]);
+    const bits = permissionMask(value ?? 0, field);
     if (bits & Flags.ADMINISTRATOR) throw badRequest('Overrides cannot carry ADMINISTRATOR', [{ field, message: 'has ADMINISTRATOR' }]);
     return bits;
   }
@@ -233,7 +232,7 @@ export async function channelRoutes(app: App, { sql, ids, publisher }: ApiDeps) 
       await authorizeOverride(tx, member, server.id, permissions, { id: targetId, type: request.body.target_type, gone: 'refuse' }, changed);
       return repo.putOverride({ channelId: channel.id, targetId, targetType: request.body.target_type, allow, deny });
     });
-    publisher.emit(serverRoom(server.id), 'permissions_updated', { serverId: server.id, channelId: channel.id });
+    publisher.emit(rooms.server(server.id), 'permissions_updated', { serverId: server.id, channelId: channel.id });
     publisher.recheckAccess(server.id);
     return presentOverride(row);
   });
@@ -249,7 +248,7 @@ export async function channelRoutes(app: App, { sql, ids, publisher }: ApiDeps) 
       await authorizeOverride(tx, member, server.id, permissions, { id: targetId, type: old.target_type, gone: 'allow' }, bits);
       await repo.deleteOverride(channel.id, targetId);
     });
-    publisher.emit(serverRoom(server.id), 'permissions_updated', { serverId: server.id, channelId: channel.id });
+    publisher.emit(rooms.server(server.id), 'permissions_updated', { serverId: server.id, channelId: channel.id });
     publisher.recheckAccess(server.id);
     return reply.status(204).send(null);
   });

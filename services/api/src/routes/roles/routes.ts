@@ -3,7 +3,7 @@
 // their own highest role and never grants a bit they do not hold.
 import { rooms } from '@nexusguild/shared/events';
 import {
-  ALL_PERMISSIONS, Flags, aboveHierarchy, canGrant, canManageRole, canModerate, topPosition, type MemberContext,
+  Flags, aboveHierarchy, canGrant, canManageRole, canModerate, topPosition, type MemberContext,
 } from '@nexusguild/shared/permissions';
 import { accessRepo } from '@nexusguild/shared/repos/access';
 import { rolesRepo, type RoleRow } from '@nexusguild/shared/repos/roles';
@@ -11,21 +11,12 @@ import type { App, ApiDeps } from '../../app.ts';
 import { badRequest, forbidden, notFound } from '../../errors.ts';
 import { guards } from '../../guards.ts';
 import { presentRole } from '../../present.ts';
+import { permissionMask } from '../../schemas.ts';
 import { defaultBody, trimFields } from '../../body.ts';
 import * as schema from './schema.ts';
 
 const BELOW_TOP_ROLE = 'You can only manage roles below your highest role';
 const NO_ESCALATION = 'You cannot grant permissions you do not have';
-
-/** A permission input as a mask; bits outside the flag table are a 400, not silently dropped. */
-function permissionMask(value: string | number | undefined): bigint | undefined {
-  if (value === undefined) return undefined;
-  const mask = BigInt(value);
-  if (mask & ~ALL_PERMISSIONS) {
-    throw badRequest('permissions contains unknown permission bits', [{ field: 'permissions', message: 'has bits outside the permission table' }]);
-  }
-  return mask;
-}
 
 function demandManageable(actor: MemberContext, position: number) {
   if (!canManageRole(actor, position)) throw forbidden(BELOW_TOP_ROLE);
@@ -50,7 +41,7 @@ export async function roleRoutes(app: App, { sql, ids, publisher }: ApiDeps) {
   app.post('/api/servers/:id/roles', { schema: schema.create, preValidation: [defaultBody, trimFields('name')] }, async (request, reply) => {
     const { server, member } = await guard.member(request.params.id, request.user.id, Flags.MANAGE_ROLES);
     const { name = 'New Role', color = '#99AAB5', hoist = false, mentionable = false } = request.body;
-    const permissions = permissionMask(request.body.permissions) ?? 0n;
+    const permissions = permissionMask(request.body.permissions ?? 0, 'permissions');
     if (!canGrant(member, permissions)) throw forbidden(NO_ESCALATION);
     // Owners and admins add roles on top; anyone else just below their own highest role, so
     // the role they made stays one they can manage.
@@ -100,7 +91,8 @@ export async function roleRoutes(app: App, { sql, ids, publisher }: ApiDeps) {
 
   app.patch('/api/servers/:id/roles/:roleId', { schema: schema.update, preValidation: trimFields('name') }, async (request) => {
     const { server, member } = await guard.member(request.params.id, request.user.id, Flags.MANAGE_ROLES);
-    const permissions = permissionMask(request.body.permissions);
+    const { permissions: given } = request.body;
+    const permissions = given === undefined ? undefined : permissionMask(given, 'permissions');
     const role = await roleOf(server.id, request.params.roleId);
     const { name } = request.body;
     if (role.id === server.id && name !== undefined && name !== role.name) throw badRequest('Cannot rename @everyone');
