@@ -11,7 +11,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { loadConfigOrExit } from '@nexusguild/shared/config';
-import { createSql, ensureDatabase, migrate } from '@nexusguild/shared/db/index';
+import { prepareDatabase } from '@nexusguild/shared/db/index';
 import { createStorage } from '@nexusguild/shared/storage';
 import { startEmbeddedS3, type EmbeddedS3 } from '@nexusguild/standalone/embedded-s3';
 
@@ -61,13 +61,7 @@ if (!s3Endpoint) {
   s3Endpoint = s3.endpoint;
   console.log(`cluster: embedded S3 on ${s3Endpoint} (data in ${config.dataDir}/s3)`);
 }
-await ensureDatabase(config.databaseUrl);
-const migrations = createSql(config.databaseUrl, { max: 1 });
-try {
-  await migrate(migrations);
-} finally {
-  await migrations.end();
-}
+await prepareDatabase(config.databaseUrl);
 const storage = createStorage({ ...config.s3, endpoint: s3Endpoint });
 await storage.ensureBucket();
 storage.close();

@@ -1,7 +1,7 @@
 // The all-in-one composition root: the only code that imports all three services. `npm start`
 // runs migrations, then the API, the gateway and the worker in one process on one port.
 import type { Config } from '@nexusguild/shared/config';
-import { ensureDatabase, createSql, migrate } from '@nexusguild/shared/db/index';
+import { prepareDatabase } from '@nexusguild/shared/db/index';
 import { openResources, type Resources } from '@nexusguild/shared/runtime';
 import { buildApp, type App } from '@nexusguild/api';
 import { createGateway, type Gateway } from '@nexusguild/gateway';
@@ -17,17 +17,6 @@ export interface Standalone {
   resources: Resources;
   url: string;
   close(): Promise<void>;
-}
-
-/** Brings the schema up to date; safe to run from many processes at once. */
-export async function prepareDatabase(databaseUrl: string): Promise<void> {
-  await ensureDatabase(databaseUrl);
-  const sql = createSql(databaseUrl, { max: 1 });
-  try {
-    await migrate(sql);
-  } finally {
-    await sql.end();
-  }
 }
 
 export async function startStandalone(config: Config): Promise<Standalone> {

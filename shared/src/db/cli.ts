@@ -1,10 +1,7 @@
 // `npm run migrate`: create the database if needed and apply pending migrations.
 import { loadConfigOrExit } from '../config.ts';
-import { createSql, ensureDatabase, migrate } from './index.ts';
+import { prepareDatabase } from './index.ts';
 
 const config = loadConfigOrExit();
-await ensureDatabase(config.databaseUrl);
-const sql = createSql(config.databaseUrl, { max: 1 });
-const applied = await migrate(sql);
+const applied = await prepareDatabase(config.databaseUrl);
 console.log(applied.length ? `applied ${applied.join(', ')}` : 'schema is up to date');
-await sql.end();

@@ -68,3 +68,14 @@ export async function migrate(sql: Sql): Promise<string[]> {
     return applied;
   });
 }
+
+/** Creates the database if needed and applies pending migrations (safe from many processes at once); returns those it applied. */
+export async function prepareDatabase(url: string): Promise<string[]> {
+  await ensureDatabase(url);
+  const sql = createSql(url, { max: 1 });
+  try {
+    return await migrate(sql);
+  } finally {
+    await sql.end();
+  }
+}
