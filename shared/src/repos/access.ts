@@ -58,9 +58,9 @@ export function accessRepo(sql: Db) {
    * context. Null: no such server.
    */
   async function members(serverId: string, userIds?: readonly string[]): Promise<{ server: ServerRef; members: Map<string, MemberContext> } | null> {
-    const [server] = await sql<ServerRef[]>`SELECT id, owner_id FROM servers WHERE id = ${serverId}`;
-    if (!server) return null;
-    const rows = await sql<ContextRow[]>`
+    // One round trip: the server's row comes back once per member found, or once with a NULL
+    // member (LEFT JOIN) when none is; no row at all means no such server.
+    const rows = await sql<(Omit<ContextRow, 'user_id'> & { user_id: string | null })[]>`
       SELECT s.id, s.owner_id, e.permissions::text AS everyone, m.user_id,
         COALESCE((
           SELECT json_agg(json_build_object('id', r.id::text, 'permissions', r.permissions::text, 'position', r.position))
@@ -69,9 +69,14 @@ export function accessRepo(sql: Db) {
         ), '[]') AS roles
       FROM servers s
       JOIN roles e ON e.id = s.id
-      JOIN server_members m ON m.server_id = s.id
-      WHERE s.id = ${serverId} ${userIds ? sql`AND m.user_id = ANY(${userIds as string[]}::bigint[])` : sql``}`;
-    return { server, members: new Map(rows.map((r) => [r.user_id, toContext(r)])) };
+      LEFT JOIN server_members m ON m.server_id = s.id
+        ${userIds ? sql`AND m.user_id = ANY(${userIds as string[]}::bigint[])` : sql``}
+      WHERE s.id = ${serverId}`;
+    const [first] = rows;
+    if (!first) return null;
+    const server: ServerRef = { id: first.id, owner_id: first.owner_id };
+    const found = rows.filter((r): r is ContextRow => r.user_id !== null);
+    return { server, members: new Map(found.map((r) => [r.user_id, toContext(r)])) };
   }
 
   /** Channel columns plus the overrides that apply (the parent's, for a thread). */
