@@ -2,7 +2,7 @@
 // GC) plus each service's own metrics, rendered as text for /metrics. One registry per process,
 // so the all-in-one process shows API, gateway and worker metrics on one endpoint. Metric objects
 // are module-level singletons: registering a name twice throws, and tests build many apps.
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export { Counter, Gauge, Histogram };
@@ -10,12 +10,27 @@ export { Counter, Gauge, Histogram };
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry });
 
-/** Answers a plain node:http request with the registry (gateway and worker servers). */
-export function writeMetrics(res: ServerResponse): void {
-  registry.metrics().then(
-    (body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body),
-    () => res.writeHead(500, { 'content-type': 'text/plain' }).end('metrics unavailable\n'),
-  );
+const json = (res: ServerResponse, status: number, body: string) => void res.writeHead(status, { 'content-type': 'application/json' }).end(body);
+
+/**
+ * The operations endpoints of a plain node:http server (the gateway's, the worker's): /metrics,
+ * /healthz (the process is alive) and /readyz (`ready` resolves true); 404 for anything else.
+ */
+export function opsEndpoints(ready: () => Promise<boolean>): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    if (req.url === '/metrics') {
+      registry.metrics().then(
+        (body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body),
+        () => res.writeHead(500, { 'content-type': 'text/plain' }).end('metrics unavailable\n'),
+      );
+    } else if (req.url === '/healthz') {
+      json(res, 200, '{"status":"ok"}');
+    } else if (req.url === '/readyz') {
+      ready().catch(() => false).then((ok) => json(res, ok ? 200 : 503, ok ? '{"status":"ready"}' : '{"status":"unavailable"}'));
+    } else {
+      json(res, 404, '{"error":"Not found"}');
+    }
+  };
 }
 
 /** Socket events the publisher sent, by event name (names come from the typed contract: bounded). */

@@ -1,7 +1,7 @@
 // Owns how fast one socket may send events: a token bucket per socket, checked before any handler
-// runs (the same middleware counts received events for the metrics). A client joining all its servers at connect (the guide's startup loop) fits in the burst;
-// a flood is dropped (its acks answered "Too many requests") so it cannot load Postgres or Redis
-// on everyone else's behalf.
+// runs (the same middleware counts received events for the metrics). A client joining all its
+// servers at connect (the guide's startup loop) fits in the burst; a flood is dropped (its acks
+// answered "Too many requests") so it cannot load Postgres or Redis on everyone else's behalf.
 import { Counter, registry } from '@nexusguild/shared/metrics';
 import type { GatewaySocket } from './app.ts';
 import { countReceived } from './metrics.ts';

@@ -2,7 +2,7 @@
 import { createServer } from 'node:http';
 import { loadConfigOrExit } from '@nexusguild/shared/config';
 import { createLogger } from '@nexusguild/shared/log';
-import { watchDependencies, writeMetrics } from '@nexusguild/shared/metrics';
+import { opsEndpoints, watchDependencies } from '@nexusguild/shared/metrics';
 import { createSql } from '@nexusguild/shared/db/index';
 import { closeRedis, createRedis, redisKeys } from '@nexusguild/shared/redis';
 import { onShutdown } from '@nexusguild/shared/shutdown';
@@ -16,18 +16,7 @@ const unwatch = watchDependencies({ redis: () => redis.ping(), postgres: () => s
 
 // Liveness and readiness for the load balancer, /metrics for Prometheus (HAProxy and the Ingress
 // send only /socket.io/ here, so /metrics stays internal); socket.io answers /socket.io/ itself.
-const server = createServer((req, res) => {
-  if (req.url === '/metrics') return writeMetrics(res);
-  if (req.url === '/healthz') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
-  if (req.url === '/readyz') {
-    redis.ping().then(
-      () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ready"}'),
-      () => res.writeHead(503, { 'content-type': 'application/json' }).end('{"status":"unavailable"}'),
-    );
-    return;
-  }
-  res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"Not found"}');
-});
+const server = createServer(opsEndpoints(() => redis.ping().then(() => true)));
 const gateway = createGateway(server, { config, redis, keys: redisKeys(config.redisPrefix), sql, log });
 server.listen(config.port, config.host, () => log.info({ host: config.host, port: config.port }, 'gateway listening'));
 

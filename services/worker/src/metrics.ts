@@ -1,7 +1,7 @@
 // Owns the worker's metrics (job durations and failures) and its small HTTP server: the worker
 // takes no traffic, so /metrics, /healthz and /readyz get their own port (METRICS_PORT).
 import { createServer, type Server } from 'node:http';
-import { Counter, Histogram, registry, writeMetrics } from '@nexusguild/shared/metrics';
+import { Counter, Histogram, opsEndpoints, registry } from '@nexusguild/shared/metrics';
 
 const jobDuration = new Histogram({
   name: 'worker_job_duration_seconds',
@@ -33,17 +33,7 @@ export async function measureJob(name: string, run: () => Promise<void>): Promis
 
 /** /metrics, /healthz (the process is alive) and /readyz (`ready` resolves true). */
 export function startMetricsServer(port: number, host: string, ready: () => Promise<boolean>): Promise<Server> {
-  const server = createServer((req, res) => {
-    if (req.url === '/metrics') return writeMetrics(res);
-    if (req.url === '/healthz') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
-    if (req.url === '/readyz') {
-      ready().catch(() => false).then((ok) => {
-        res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(ok ? '{"status":"ready"}' : '{"status":"unavailable"}');
-      });
-      return;
-    }
-    res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"Not found"}');
-  });
+  const server = createServer(opsEndpoints(ready));
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve(server));
