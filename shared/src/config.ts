@@ -12,7 +12,7 @@ export interface Config {
   /** Prefix for every Redis key and pub/sub channel we own, so runs and deployments never collide. */
   redisPrefix: string;
   /** How gateways share events: Redis pub/sub (`classic`) or Redis 7 sharded pub/sub (`sharded`). */
-  redisAdapter: 'classic' | 'sharded';
+  redisAdapter: (typeof REDIS_ADAPTERS)[number];
   sessionSecret: string;
   cookieSecure: boolean;
   corsOrigins: string[];
@@ -30,6 +30,8 @@ export interface Config {
 }
 
 export class ConfigError extends Error {}
+
+const REDIS_ADAPTERS = ['classic', 'sharded'] as const;
 
 const DEV_SESSION_SECRET = 'dev-only-session-secret-change-me-0123456789';
 
@@ -124,7 +126,7 @@ export function loadConfig(env: Env = process.env, warn: (msg: string) => void =
     databaseUrl: url(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/nexusguild', ['postgres:', 'postgresql:']),
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
     redisPrefix,
-    redisAdapter: oneOf(env, 'REDIS_ADAPTER', 'classic', ['classic', 'sharded'] as const),
+    redisAdapter: oneOf(env, 'REDIS_ADAPTER', 'classic', REDIS_ADAPTERS),
     sessionSecret,
     cookieSecure: bool(env, 'COOKIE_SECURE', production),
     corsOrigins,

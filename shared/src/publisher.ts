@@ -4,13 +4,14 @@
 // The API decides *what* to send; this decides *how* it travels.
 import { Emitter } from '@socket.io/redis-emitter';
 import type { Redis } from 'ioredis';
+import type { Config } from './config.ts';
 import type { EventName, EventPayload, ServerToClientEvents } from './events.ts';
 import { RECHECK_ACCESS, rooms } from './events.ts';
 import { currentRequestId, type Logger } from './log.ts';
 import { eventsPublished } from './metrics.ts';
 import { tolerateUnawaitedCommands, type RedisKeys } from './redis.ts';
 
-export type AdapterMode = 'classic' | 'sharded';
+export type AdapterMode = Config['redisAdapter'];
 
 export interface Publisher {
   /** Emits one event to every socket in any of `room` (a room name or several, deduplicated). */
