@@ -7,6 +7,7 @@ import { QUEUE, bullConnection, type JobName } from '@nexusguild/shared/jobs';
 import { Flags } from '@nexusguild/shared/permissions';
 import { addMember, createGuild, grantRole, listenToServer, memberWith, roomAck, type GuildFixture, type Registered } from '../../../../../test/guild.ts';
 import { assertError, nextEvent, record, setup, type TestSocket } from '../../../../../test/harness.ts';
+import { channelsRepo } from '@nexusguild/shared/repos/channels';
 
 const env = await setup(t);
 const sql = env.resources.sql;
@@ -440,4 +441,44 @@ t.test('forum posts: a thread with its opener; replies in it; media needs a file
   t.same(list.body.map((p: { id: string }) => p.id), [older.id, post.id], 'most recently active first');
   t.match(list.body[1], { reply_count: 1 }, 'replies do not count the opener');
   assertError(t, await call('GET', `/api/channels/${guild.general.id}/posts`, member), 400);
+});
+
+/** Resolves once a query of this test's database waits for a row lock (asked round trip by round trip: Postgres has no event for it). */
+async function untilRowLockWait(timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const [row] = await sql<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`;
+    if (row!.n > 0) return;
+  }
+  throw new Error('no query is waiting for a row lock');
+}
+
+t.test('a channel deleted while a thread is being created takes no orphan with it', async (t) => {
+  const guild = await createGuild(env, 'race');
+  const doomed = await createChannel(guild, { name: 'doomed' });
+  const parent = await send(doomed.id, guild.owner, { content: 'thread me' });
+  let creating: Promise<Awaited<ReturnType<typeof call>>> | undefined;
+  // The delete holds the channel's lock while the thread's creation waits for it (FOR SHARE).
+  await sql.begin(async (tx) => {
+    await channelsRepo(tx).lockWithThreads(doomed.id);
+    creating = call('POST', `/api/messages/${parent.id}/thread`, guild.owner, { name: 'late' });
+    await untilRowLockWait();
+    await channelsRepo(tx).remove(doomed.id);
+  });
+  assertError(t, await creating!, 404, /not found/);
+  t.same(await sql`SELECT id FROM channels WHERE parent_id = ${doomed.id} OR parent_message_id = ${parent.id}`, [], 'no thread without its parent');
+});
+
+t.test('a message sent while its channel is being deleted is refused, not orphaned', async (t) => {
+  const guild = await createGuild(env, 'race2');
+  const doomed = await createChannel(guild, { name: 'doomed' });
+  let sending: Promise<Awaited<ReturnType<typeof call>>> | undefined;
+  await sql.begin(async (tx) => {
+    await channelsRepo(tx).lockWithThreads(doomed.id);
+    sending = call('POST', `/api/messages/${doomed.id}`, guild.owner, { content: 'too late' });
+    await untilRowLockWait();
+    await channelsRepo(tx).remove(doomed.id);
+  });
+  assertError(t, await sending!, 404, 'Channel not found');
 });
