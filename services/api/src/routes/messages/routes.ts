@@ -59,7 +59,7 @@ function replyTarget(fields: Record<string, unknown>): string | null {
   return value;
 }
 
-/** Runs `write` with stored uploads; if it fails, the objects go too (no object without its row). */
+/** Runs `write` (validation and the transaction) with stored uploads; if it fails, the objects go too (no object without its row). */
 async function withUploads<T>(storage: ApiDeps['storage'], files: StoredUpload[], write: () => Promise<T>): Promise<T> {
   try {
     return await write();
@@ -165,11 +165,11 @@ export async function messageRoutes(app: App, deps: ApiDeps) {
     const grant = await guard.channel(request.params.channelId, request.user.id);
     demandSend(grant);
     const form = await readForm(request, grant, grant.channel.id);
-    const message = await withUploads(storage, form.files, async () => {
+    const id = await withUploads(storage, form.files, async () => {
       const input = messageInput(grant, form);
-      const id = await sql.begin((tx) => writeMessage(tx, grant.channel, request.user.id, input));
-      return loadOne(id);
+      return sql.begin((tx) => writeMessage(tx, grant.channel, request.user.id, input));
     });
+    const message = await loadOne(id);
     await announceMessage(request.log, grant.channel, message, request.user.username);
     return reply.status(201).send(message);
   });
@@ -298,20 +298,21 @@ export async function messageRoutes(app: App, deps: ApiDeps) {
     const threadId = ids.next(); // first, so the opener's files are stored under the post
     const form = await readForm(request, grant, threadId);
     const title = (form.fields.title ?? '').trim();
-    const { thread, message } = await withUploads(storage, form.files, async () => {
+    const written = await withUploads(storage, form.files, async () => {
       if (!title) throw badRequest('Post title required', [{ field: 'title', message: 'is empty' }]);
       if ([...title].length > schema.MAX_TITLE) throw badRequest(`Post title must be at most ${schema.MAX_TITLE} characters`, [{ field: 'title', message: 'is too long' }]);
       if (channel.type === 'media' && !form.files.length) throw badRequest('A post in a media channel needs an attachment');
       const input = messageInput(grant, form);
-      const written = await sql.begin(async (tx) => {
+      return sql.begin(async (tx) => {
         if (!(await messagesRepo(tx).lockChannel(channel.id))) throw notFound('Channel');
         const row = (await threadsRepo(tx).create({
           id: threadId, serverId: server.id, type: 'thread', name: title, parentId: channel.id, parentMessageId: null, ownerId: request.user.id,
         }))!; // a post hangs off no message, so nothing can conflict
-        return { row, messageId: await writeMessage(tx, row, request.user.id, input) };
+        return { thread: row, messageId: await writeMessage(tx, row, request.user.id, input) };
       });
-      return { thread: written.row, message: await loadOne(written.messageId) };
     });
+    const { thread } = written;
+    const message = await loadOne(written.messageId);
     const guarded = { ...thread, overrides: channel.overrides };
     await publishing.toViewers(guarded, 'thread_created', { serverId: server.id, parentChannelId: channel.id, messageId: null, thread: presentChannel(thread) });
     // The notification carries the title, as the original's forum did.
