@@ -1,10 +1,10 @@
 // Messages in server channels and threads: history pages, send (JSON, or multipart with
 // attachments), edit, delete, pins; threads started from a message; forum posts (a thread in a
-// forum channel with its opener message). Every send announces message_created to the channel
+// forum channel with its opener message); private thread members. Every send announces message_created to the channel
 // room and channel_notification to the members who may view the channel, then enqueues the
 // unread aggregation (and attachment processing when there are files).
 import { rooms } from '@nexusguild/shared/events';
-import type { ChannelGrant } from '@nexusguild/shared/authorize';
+import { authorizer, type ChannelGrant } from '@nexusguild/shared/authorize';
 import type { Db } from '@nexusguild/shared/db/index';
 import type { JobName, JobPayloads } from '@nexusguild/shared/jobs';
 import { MAX_CONTENT, mentionsEveryone } from '@nexusguild/shared/messages';
@@ -72,6 +72,7 @@ async function withUploads<T>(storage: ApiDeps['storage'], files: StoredUpload[]
 export async function messageRoutes(app: App, deps: ApiDeps) {
   const { sql, ids, publisher, storage, jobs, config } = deps;
   const guard = guards(sql);
+  const authorize = authorizer(sql);
   const publishing = guildPublishing(sql, publisher);
   const messages = messagesRepo(sql);
 
@@ -286,6 +287,41 @@ export async function messageRoutes(app: App, deps: ApiDeps) {
     if (!thread) throw new HttpError(404, 'No thread found');
     await guard.channel(thread.id, request.user.id);
     return presentThread(thread, thread.message_count);
+  });
+
+  // Private thread members (notes G23): a member adds someone who can view the parent channel;
+  // anyone may leave, and those who manage threads may remove others.
+
+  app.put('/api/channels/:channelId/members/:userId', { schema: schema.threadMember }, async (request, reply) => {
+    const { channel, server } = await guard.channel(request.params.channelId, request.user.id);
+    if (channel.type !== 'private_thread') throw badRequest('Only private threads have members');
+    const targetId = request.params.userId;
+    const target = await authorize.channel(channel.parent_id!, targetId);
+    if ('refused' in target) {
+      if (target.refused === 404 || /not a member/.test(target.error)) throw notFound('Member');
+      throw badRequest('That member cannot view the channel of this thread');
+    }
+    const added = await sql.begin(async (tx) => {
+      if (!(await messagesRepo(tx).lockChannel(channel.id))) throw notFound('Channel');
+      return threadsRepo(tx).addMember(channel.id, targetId);
+    });
+    // From the new member's side the thread has just appeared.
+    if (added) {
+      publisher.emit(rooms.user(targetId), 'thread_created', {
+        serverId: server.id, parentChannelId: channel.parent_id!, messageId: channel.parent_message_id, thread: presentChannel(channel),
+      });
+    }
+    return reply.status(204).send(null);
+  });
+
+  app.delete('/api/channels/:channelId/members/:userId', { schema: schema.threadMember }, async (request, reply) => {
+    const { channel, permissions } = await guard.channel(request.params.channelId, request.user.id);
+    if (channel.type !== 'private_thread') throw badRequest('Only private threads have members');
+    const targetId = request.params.userId;
+    if (targetId !== request.user.id) demand(permissions, Flags.MANAGE_THREADS);
+    if (!(await threadsRepo(sql).removeMember(channel.id, targetId))) throw notFound('Member');
+    publisher.leaveRooms(targetId, [rooms.channel(channel.id)]);
+    return reply.status(204).send(null);
   });
 
   // Forum posts (G5): a thread in a forum or media channel, named by its title, opened by its
