@@ -257,3 +257,30 @@ t.test('a media channel post carries its files', async (t) => {
   const served = await env.app.inject({ method: 'GET', url: res.body.message.attachments[0].url });
   t.ok(served.rawPayload.equals(bytes(300)));
 });
+
+t.test('a malformed multipart body is a 400', async (t) => {
+  const guild = await createGuild(env, 'malformed');
+  const noBoundary = await env.request('POST', `/api/messages/${guild.general.id}`, {
+    cookie: guild.owner.cookie, payload: 'x', headers: { 'content-type': 'multipart/form-data' },
+  });
+  assertError(t, noBoundary, 400);
+  const broken = await env.request('POST', `/api/messages/${guild.general.id}`, {
+    cookie: guild.owner.cookie, payload: '--b\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\nabc',
+    headers: { 'content-type': 'multipart/form-data; boundary=b' },
+  });
+  assertError(t, broken, 400);
+  t.same(await rowsIn(guild.general.id), { messages: 0, attachments: 0 });
+});
+
+t.test('S3 failing mid-send is a 503 and leaves no row', async (t) => {
+  const other = await setup(t, { MAX_UPLOAD_BYTES: String(MAX) });
+  const guild = await createGuild(other, 'nos3');
+  const { DeleteBucketCommand } = await import('@aws-sdk/client-s3');
+  await s3.send(new DeleteBucketCommand({ Bucket: other.config.s3.bucket }));
+  const body = await form([['content', 'x'], ['file', bytes(100), 'a.bin']]);
+  const res = await other.request('POST', `/api/messages/${guild.general.id}`, { cookie: guild.owner.cookie, ...body });
+  assertError(t, res, 503, /storage/);
+  const [row] = await other.resources.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM messages`;
+  t.equal(row!.n, 0);
+  t.equal((await other.request('POST', `/api/messages/${guild.general.id}`, { cookie: guild.owner.cookie, json: { content: 'text still works' } })).status, 201);
+});
