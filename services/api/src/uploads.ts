@@ -159,6 +159,11 @@ export async function receiveUpload(
         continue;
       }
       const file = part;
+      if (!file.filename) {
+        // What a browser sends for a file input left empty: no file at all.
+        file.file.resume();
+        continue;
+      }
       if (!options.fileFields.includes(file.fieldname)) {
         file.file.resume();
         throw badRequest(`Unexpected field name "${file.fieldname}": files go in ${options.fileFields.join(' or ')}`);

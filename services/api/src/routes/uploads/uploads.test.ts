@@ -189,6 +189,7 @@ t.test('refusals and limits leave no object and no row', async (t) => {
   await nothingLeft('eleven files');
 
   assertError(t, await post(channel, member, [['replyTo', '']]), 400, 'Message must have content or attachments');
+  assertError(t, await post(channel, member, [['file', Buffer.alloc(0), '']]), 400, 'Message must have content or attachments', 'an empty file input is no file');
   assertError(t, await post(channel, member, [['avatar', bytes(10), 'a.png']]), 400, /Unexpected field name/);
   assertError(t, await post(channel, member, [['file', bytes(10), 'a.bin'], ['content', 'y'.repeat(2001)]]), 400, /2000/);
   assertError(t, await post(channel, member, [['file', bytes(10), 'a.bin'], ['replyTo', '42']]), 400, /in this channel/);
