@@ -5,12 +5,12 @@
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { Server } from 'socket.io';
 import { connectFramed } from '../../bench/framed.ts';
 import { ProtocolError, createSession, decode, encode, socketUrl } from '../lib/socketio.ts';
 
-async function server(t: Tap.Test, options: ConstructorParameters<typeof Server>[1] = {}) {
+async function server(t: Test, options: ConstructorParameters<typeof Server>[1] = {}) {
   const http = createServer();
   const io = new Server(http, { transports: ['websocket'], ...options });
   http.listen(0, '127.0.0.1');
