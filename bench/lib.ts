@@ -15,6 +15,8 @@ export interface Options extends Settings {
   steps: number[];
   /** /metrics URLs of the gateways (memory: heap beside RSS). */
   metrics: string[];
+  /** Seconds to hold the sockets open after the last step (memory: time to take a heap snapshot). */
+  hold: number;
 }
 
 const FLAGS = ['url', 'receivers', 'senders', 'rate', 'duration', 'readers', 'limit', 'seed', 'users', 'run-id'] as const;
@@ -28,6 +30,7 @@ export function options(argv = process.argv.slice(3)): Options {
       rates: { type: 'string' },
       steps: { type: 'string' },
       metrics: { type: 'string' },
+      hold: { type: 'string' },
     },
   });
   const v = values as Record<string, string | undefined>;
@@ -44,6 +47,7 @@ export function options(argv = process.argv.slice(3)): Options {
     rates: list(v.rates).map(Number),
     steps: list(v.steps).map(Number),
     metrics: list(v.metrics ?? env.BENCH_METRICS),
+    hold: Number(v.hold ?? 0),
   };
 }
 

@@ -58,6 +58,10 @@ export async function memory(o = options()) {
     points.push({ sockets: sockets.length, rss: sampler.rss(), heapUsed: heap?.used ?? null, heapTotal: heap?.total ?? null });
     console.log(`  ${sockets.length} sockets: target RSS ${round(sampler.rss() / 1048576, 1)} MB, heap used ${heap ? round(heap.used / 1048576, 1) : '?'} MB`);
   }
+  if (o.hold > 0) {
+    console.log(`  holding ${sockets.length} sockets for ${o.hold} s`);
+    await settle(o.hold * 1000);
+  }
   const alive = sockets.filter((s) => s.session.connected).length;
   const usage = sampler.stop();
   for (const s of sockets) s.close();
