@@ -3,6 +3,7 @@
 // from /proc, an open-loop scheduler, and the report (a summary line plus one JSON line, with the
 // k6 thresholds of the scenario evaluated on the same metrics).
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { THRESHOLDS, account, cookiePair, multipart, passes, percentile, settings, type Aggregates, type ScenarioName, type Settings } from '../k6/lib/scenarios.ts';
 
@@ -220,5 +221,6 @@ export function thresholds(scenario: ScenarioName, metrics: Record<string, Aggre
 /** Prints a one-line human summary and the JSON line. */
 export function report(summary: string, result: Record<string, unknown>): void {
   console.log(summary);
-  console.log(JSON.stringify({ date: new Date().toISOString(), ...result }));
+  // The 1-minute load average says how busy the shared machine was (2 cores: above 2 is contention).
+  console.log(JSON.stringify({ date: new Date().toISOString(), ...result, loadavg_1m: round(loadavg()[0], 1) }));
 }
