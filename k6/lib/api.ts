@@ -8,10 +8,6 @@ export interface User {
   cookie: string;
 }
 
-function json(body: unknown) {
-  return { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } };
-}
-
 function expect(res: http.RefinedResponse<http.ResponseType | undefined>, status: number, what: string) {
   if (res.status !== status) throw new Error(`${what}: ${res.status} ${String(res.body).slice(0, 200)}`);
 }
@@ -43,7 +39,7 @@ export function login(s: Settings, role: string, i: number): User {
 /** A server owned by `owner` with its `general` channel, and an invite code for members. */
 export function createGuild(s: Settings, owner: User): { serverId: string; channelId: string; code: string } {
   const headers = { cookie: owner.cookie };
-  const created = http.post(`${s.baseUrl}/api/servers`, json({ name: `load ${s.runId}` }).body, { headers: { ...headers, 'content-type': 'application/json' } });
+  const created = http.post(`${s.baseUrl}/api/servers`, JSON.stringify({ name: `load ${s.runId}` }), { headers: { ...headers, 'content-type': 'application/json' } });
   expect(created, 201, 'create server');
   const serverId = (created.json() as { id: string }).id;
   const channels = http.get(`${s.baseUrl}/api/channels/${serverId}`, { headers });

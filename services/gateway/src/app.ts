@@ -35,7 +35,7 @@ function releaseHandshake(socket: GatewaySocket) {
   request.headers = {};
   request.rawHeaders = [];
   (socket.conn as unknown as { request: unknown }).request = null;
-  // The handshake's own copies (~0.4 KB a socket): nothing reads them after authentication.
+  // The handshake's own copies (a few hundred bytes a socket): nothing reads them after authentication.
   const handshake = socket.handshake;
   handshake.headers = {};
   handshake.query = {};
