@@ -54,7 +54,9 @@ export function setup(): Data {
 }
 
 export function receive(data: Data) {
-  const me = data.receivers[exec.vu.idInTest - 1];
+  // One iteration per receiver VU: the scenario's iteration number is its index (VU ids are
+  // shared with the senders' VUs and need not start at 1 here).
+  const me = data.receivers[exec.scenario.iterationInTest];
   const seen = new Set<string>();
   const conn = connect(s.baseUrl, me.cookie, {
     onConnect(session) {
