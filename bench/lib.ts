@@ -177,7 +177,8 @@ export async function openLoop(rate: number, seconds: number, fire: (n: number) 
   }
   const elapsed = (performance.now() - started) / 1000;
   await Promise.all(pending);
-  return { offered: total / Math.max(elapsed, seconds * (total - 1) / total || seconds), started, elapsed };
+  // Calls 1..N went out over `elapsed`: N-1 intervals. Below `rate` when the driver fell behind.
+  return { offered: total > 1 ? (total - 1) / elapsed : total / seconds, started, elapsed };
 }
 
 /** Counts of failures by HTTP status (or error name). */
