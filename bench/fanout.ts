@@ -106,6 +106,10 @@ async function step(o: Options, scenario: 'chat-fanout' | 'ceiling', target: Tar
 
 async function run(o: Options, scenario: 'chat-fanout' | 'ceiling', target: Target) {
   const sockets = await joinReceivers(o, target);
+  // Warm-up, not measured: each sender's keep-alive connection and both sides' first-call paths.
+  for (let i = 0; i < 3; i++) {
+    await Promise.all(target.senders.map(async (sender, n) => (await sendMessage(o, sender, target.channelId, messageContent(now(), 0, n))).arrayBuffer()));
+  }
   const rates = o.rates.length ? o.rates : [o.rate];
   const steps = [];
   for (const [i, rate] of rates.entries()) {
