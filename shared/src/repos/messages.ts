@@ -49,7 +49,7 @@ export function messagesRepo(sql: Db) {
    * Message rows with everything the Message Object shows. The server's nicknames come from the
    * message's channel's server (none for DMs); the thread is the channel hanging off the message.
    */
-  const rows = (where: PendingQuery<Row[]>, order: PendingQuery<Row[]>) => sql<MessageRow[]>`
+  const rows = (where: PendingQuery<Row[]>, order: PendingQuery<Row[]>, page?: PendingQuery<Row[]>) => sql<MessageRow[]>`
     SELECT m.id, m.channel_id, m.author_id AS user_id, u.username, sm.nickname AS display_name, u.avatar,
       m.content, m.created_at, m.edited_at, m.pinned_at, m.pinned_by, pu.username AS pinned_by_username,
       m.reply_to_id, r.content AS reply_to_content, COALESCE(rm.nickname, ru.username) AS reply_to_username,
@@ -61,7 +61,7 @@ export function messagesRepo(sql: Db) {
                         ORDER BY a.id)
         FROM attachments a WHERE a.message_id = m.id
       ), '[]') AS attachments
-    FROM messages m
+    FROM ${page ? sql`(${page}) page JOIN messages m ON m.id = page.id` : sql`messages m`}
     JOIN channels c ON c.id = m.channel_id
     LEFT JOIN users u ON u.id = m.author_id
     LEFT JOIN server_members sm ON sm.server_id = c.server_id AND sm.user_id = m.author_id
@@ -88,11 +88,14 @@ export function messagesRepo(sql: Db) {
       const bounds = sql`channel_id = ${channelId}
         ${before ? sql`AND id < ${before}` : sql``}
         ${after ? sql`AND id > ${after}` : sql``}`;
-      // The page's ids come from the (channel_id, id) index range; the rest is joined per id.
+      // The page's ids come from the (channel_id, id) index range; the rest is joined per id. The
+      // page is a derived table (FROM, not `m.id IN (...)`): its LIMIT keeps the planner from
+      // hash-joining every message of the database before picking the page's 50 (EXPLAIN
+      // ANALYZE at 3,500 messages: 14–40 ms that way, 1.4 ms this way; see bench/RESULTS.md).
       const ids = after
         ? sql`SELECT id FROM messages WHERE ${bounds} ORDER BY id ASC LIMIT ${limit}`
         : sql`SELECT id FROM messages WHERE ${bounds} ORDER BY id DESC LIMIT ${limit}`;
-      return (await rows(sql`m.id IN (${ids})`, sql`m.id`)).map(presentMessage);
+      return (await rows(sql`TRUE`, sql`m.id`, ids)).map(presentMessage);
     },
 
     /** A channel's pinned messages, most recently pinned first. */

@@ -1,0 +1,48 @@
+// history-read: READERS concurrent clients read a channel's history (LIMIT per page: the newest
+// page, then a page before a random message) for DURATION seconds after SEED messages were written.
+//   k6 run -e BASE_URL=https://staging.example -e READERS=32 -e LIMIT=50 -e SEED=500 -e DURATION=30 k6/history-read.ts
+import { check } from 'k6';
+import exec from 'k6/execution';
+import { Trend } from 'k6/metrics';
+import { createGuild, joinGuild, readHistory, register, sendMessage, type User } from './lib/api.ts';
+import { THRESHOLDS, messageContent, settings } from './lib/scenarios.ts';
+
+const s = settings(__ENV);
+const historyLatency = new Trend('history_latency', true);
+
+export const options = {
+  setupTimeout: `${60 + Math.ceil(s.seed / 20)}s`,
+  scenarios: { readers: { executor: 'constant-vus', vus: s.readers, duration: `${s.duration}s` } },
+  thresholds: THRESHOLDS['history-read'],
+};
+
+interface Data {
+  channelId: string;
+  readers: User[];
+  ids: string[];
+}
+
+export function setup(): Data {
+  const owner = register(s, 'histowner', 0);
+  const guild = createGuild(s, owner);
+  const ids: string[] = [];
+  for (let i = 0; i < s.seed; i++) {
+    const res = sendMessage(s, owner, guild.channelId, messageContent(Date.now(), 0, i));
+    if (res.status !== 201) throw new Error(`seeding: ${res.status} ${String(res.body).slice(0, 200)}`);
+    ids.push((res.json() as { id: string }).id);
+  }
+  const readers = Array.from({ length: Math.min(s.readers, 50) }, (_, i) => {
+    const user = register(s, 'histread', i);
+    joinGuild(s, user, guild.code);
+    return user;
+  });
+  return { channelId: guild.channelId, readers, ids };
+}
+
+export default function (data: Data) {
+  const reader = data.readers[(exec.vu.idInTest - 1) % data.readers.length];
+  const before = exec.vu.iterationInScenario % 2 === 1 && data.ids.length ? data.ids[Math.floor(Math.random() * data.ids.length)] : undefined;
+  const res = readHistory(s, reader, data.channelId, before);
+  historyLatency.add(res.timings.duration);
+  check(res, { 'history 200': (r) => r.status === 200 });
+}
