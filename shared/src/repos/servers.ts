@@ -92,6 +92,12 @@ export function serversRepo(sql: Db) {
         WHERE m.user_id = ${userId} ORDER BY m.joined_at, s.id`;
     },
 
+    /** The ids of the servers a user is a member of (where their presence and status are announced). */
+    async idsFor(userId: string): Promise<string[]> {
+      const rows = await sql<{ server_id: string }[]>`SELECT server_id FROM server_members WHERE user_id = ${userId}`;
+      return rows.map((r) => r.server_id);
+    },
+
     async update(id: string, changes: { name?: string; icon?: string | null }): Promise<ServerRow | null> {
       const [row] = await sql<ServerRow[]>`
         UPDATE servers SET
