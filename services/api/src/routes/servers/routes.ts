@@ -2,6 +2,7 @@
 // joining by invite, leaving, the member list and invites.
 import { rooms } from '@nexusguild/shared/events';
 import { Flags, basePermissions } from '@nexusguild/shared/permissions';
+import { presenceStore } from '@nexusguild/shared/presence';
 import { serversRepo } from '@nexusguild/shared/repos/servers';
 import type { App, ApiDeps } from '../../app.ts';
 import { badRequest, forbidden, notFound } from '../../errors.ts';
@@ -12,10 +13,12 @@ import { guildPublishing, serverRooms } from '../../publish.ts';
 import { trimFields } from '../../body.ts';
 import * as schema from './schema.ts';
 
-export async function serverRoutes(app: App, { sql, ids, publisher }: ApiDeps) {
+export async function serverRoutes(app: App, deps: ApiDeps) {
+  const { sql, ids, publisher, redis, keys } = deps;
   const servers = serversRepo(sql);
+  const presence = presenceStore(redis, keys);
   const guard = guards(sql);
-  const publishing = guildPublishing(sql, publisher);
+  const publishing = guildPublishing(deps);
 
   app.get('/api/servers', { schema: schema.list }, async (request) => {
     return (await servers.listFor(request.user.id)).map(presentServer);
@@ -52,6 +55,7 @@ export async function serverRoutes(app: App, { sql, ids, publisher }: ApiDeps) {
       return channels;
     });
     publisher.emit(rooms.server(server.id), 'server_deleted', { serverId: server.id });
+    await publishing.voiceGone(server.id);
     publisher.clearRooms(serverRooms(server.id, channelIds));
     return reply.status(204).send(null);
   });
@@ -86,8 +90,11 @@ export async function serverRoutes(app: App, { sql, ids, publisher }: ApiDeps) {
   app.get('/api/servers/:id/members', { schema: schema.members }, async (request) => {
     const { server, member } = await guard.member(request.params.id, request.user.id);
     const rows = await servers.members(server.id, request.query.limit ?? schema.MEMBER_LIMIT);
-    // Live presence arrives with the presence issue; until then members show as offline.
-    return { members: rows.map((m) => presentMember(m, 'offline')), myPermissions: basePermissions(member).toString() };
+    const online = await presence.online(rows.map((m) => m.id)); // one Redis round trip
+    return {
+      members: rows.map((m) => presentMember(m, online.has(m.id) ? 'online' : 'offline')),
+      myPermissions: basePermissions(member).toString(),
+    };
   });
 
   app.get('/api/servers/:id/invites', { schema: schema.invites }, async (request) => {
