@@ -17,6 +17,8 @@ import { healthRoutes } from './routes/health/routes.ts';
 import { moderationRoutes } from './routes/moderation/routes.ts';
 import { roleRoutes } from './routes/roles/routes.ts';
 import { serverRoutes } from './routes/servers/routes.ts';
+import { userRoutes } from './routes/users/routes.ts';
+import { voiceRoutes } from './routes/voice/routes.ts';
 import { ErrorBody, User } from './schemas.ts';
 
 export type ApiDeps = Omit<Resources, 'close'>;
@@ -70,6 +72,8 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   await serverRoutes(app, deps);
   await roleRoutes(app, deps);
   await moderationRoutes(app, deps);
+  await userRoutes(app, deps);
+  await voiceRoutes(app, deps);
 
   app.get('/api/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -20,9 +20,12 @@ export function serverRooms(serverId: string, channelIds: string[]): string[] {
   return [rooms.server(serverId), ...channelRooms(channelIds)];
 }
 
-/** Tells a server that voice states ended (the user's sockets leave the voice room with the rest). */
+/** Tells each server that voice states ended, and takes the users' sockets out of those voice rooms. */
 export function announceVoiceEnded(publisher: Publisher, states: OwnedVoiceState[]): void {
-  for (const s of states) publisher.emit(rooms.server(s.serverId), 'voice_state_update', voiceUpdate(s, false));
+  for (const s of states) {
+    publisher.emit(rooms.server(s.serverId), 'voice_state_update', voiceUpdate(s, false));
+    publisher.leaveRooms(s.userId, [rooms.voice(s.channelId)]);
+  }
 }
 
 export function guildPublishing({ sql, publisher, redis, keys }: Pick<ApiDeps, 'sql' | 'publisher' | 'redis' | 'keys'>) {

@@ -135,6 +135,12 @@ export function serversRepo(sql: Db) {
         LIMIT ${limit}`;
     },
 
+    /** Sets (null clears) a member's nickname; false when they are not a member. */
+    async setNickname(serverId: string, userId: string, nickname: string | null): Promise<boolean> {
+      const rows = await sql`UPDATE server_members SET nickname = ${nickname} WHERE server_id = ${serverId} AND user_id = ${userId} RETURNING 1`;
+      return rows.length === 1;
+    },
+
     /** Adds a member; false when they already were one. */
     async addMember(serverId: string, userId: string): Promise<boolean> {
       const rows = await sql`
