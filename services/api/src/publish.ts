@@ -2,7 +2,6 @@
 // which rooms (and whose voice state ends) when a member goes or a server or channel disappears,
 // and who may hear of a channel. Routes call these after commit.
 import { rooms, type EventName, type EventPayload } from '@nexusguild/shared/events';
-import type { Db } from '@nexusguild/shared/db/index';
 import { Flags, channelPermissions, has } from '@nexusguild/shared/permissions';
 import type { Publisher } from '@nexusguild/shared/publisher';
 import { accessRepo, type GuardedChannel } from '@nexusguild/shared/repos/access';
