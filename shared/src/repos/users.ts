@@ -38,9 +38,23 @@ export function usersRepo(sql: Sql) {
     async setPasswordHash(id: string, passwordHash: string): Promise<void> {
       await sql`UPDATE users SET password_hash = ${passwordHash} WHERE id = ${id}`;
     },
-    async setAvatar(id: string, avatar: string | null): Promise<UserRow | null> {
-      const [row] = await sql<UserRow[]>`UPDATE users SET avatar = ${avatar} WHERE id = ${id} RETURNING *`;
+    /** Sets the avatar URL; the updated row with the URL it replaced, or null when the user is gone. */
+    async setAvatar(id: string, avatar: string): Promise<(UserRow & { previous_avatar: string | null }) | null> {
+      const [row] = await sql<(UserRow & { previous_avatar: string | null })[]>`
+        UPDATE users u SET avatar = ${avatar}
+        FROM (SELECT id, avatar FROM users WHERE id = ${id} FOR UPDATE) old
+        WHERE u.id = old.id
+        RETURNING u.*, old.avatar AS previous_avatar`;
       return row ?? null;
+    },
+    /**
+     * Moves the avatar from `from` to `to` (null clears it) unless the user set another meanwhile;
+     * true when the avatar is now `to` (also when a previous run already moved it).
+     */
+    async replaceAvatar(id: string, from: string, to: string | null): Promise<boolean> {
+      const rows = await sql`
+        UPDATE users SET avatar = ${to} WHERE id = ${id} AND (avatar = ${from} OR avatar IS NOT DISTINCT FROM ${to}::text) RETURNING 1`;
+      return rows.length === 1;
     },
     /** The name a user shows in a server: the nickname there, else the username. */
     async displayName(id: string, serverId: string): Promise<string | null> {

@@ -3,6 +3,7 @@
 import { rooms } from '@nexusguild/shared/events';
 import { Flags, basePermissions } from '@nexusguild/shared/permissions';
 import { presenceStore } from '@nexusguild/shared/presence';
+import { messagesRepo } from '@nexusguild/shared/repos/messages';
 import { serversRepo } from '@nexusguild/shared/repos/servers';
 import type { App, ApiDeps } from '../../app.ts';
 import { badRequest, forbidden, notFound } from '../../errors.ts';
@@ -11,12 +12,13 @@ import { presentInvite, presentMember, presentServer } from '../../present.ts';
 import { limits } from '../../plugins/rate-limit.ts';
 import { guildPublishing, serverRooms } from '../../publish.ts';
 import { trimFields } from '../../body.ts';
+import { removeObjects } from '../../jobs.ts';
 import * as schema from './schema.ts';
 
 export async function serverRoutes(app: App, deps: ApiDeps) {
-  const { sql, ids, publisher, redis, keys } = deps;
+  const { sql, ids, publisher, jobs } = deps;
   const servers = serversRepo(sql);
-  const presence = presenceStore(redis, keys);
+  const presence = presenceStore(deps.redis, deps.keys);
   const guard = guards(sql);
   const publishing = guildPublishing(deps);
 
@@ -48,15 +50,18 @@ export async function serverRoutes(app: App, deps: ApiDeps) {
   app.delete('/api/servers/:id', { schema: schema.remove }, async (request, reply) => {
     const { server } = await guard.member(request.params.id, request.user.id);
     if (server.owner_id !== request.user.id) throw forbidden('Only the server owner can delete the server');
-    const channelIds = await sql.begin(async (tx) => {
+    const { channelIds, keys } = await sql.begin(async (tx) => {
       const repo = serversRepo(tx);
-      const channels = await repo.channelIds(server.id);
+      // Locked, so no message or thread lands in a channel after its objects were listed.
+      const channels = await repo.channelIds(server.id, { lock: true });
+      const keys = await messagesRepo(tx).objectKeys(channels);
       await repo.remove(server.id);
-      return channels;
+      return { channelIds: channels, keys };
     });
     publisher.emit(rooms.server(server.id), 'server_deleted', { serverId: server.id });
     await publishing.voiceGone(server.id);
     publisher.clearRooms(serverRooms(server.id, channelIds));
+    await removeObjects(jobs, keys, request.log);
     return reply.status(204).send(null);
   });
 

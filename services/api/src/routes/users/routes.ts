@@ -1,5 +1,5 @@
-// Users: the caller's custom status, password and server nicknames (their own, or a lower
-// member's with MANAGE_NICKNAMES).
+// Users: the caller's custom status, password, avatar and server nicknames (their own, or a
+// lower member's with MANAGE_NICKNAMES).
 import { rooms } from '@nexusguild/shared/events';
 import { Flags, canModerate } from '@nexusguild/shared/permissions';
 import { accessRepo } from '@nexusguild/shared/repos/access';
@@ -8,11 +8,13 @@ import { usersRepo } from '@nexusguild/shared/repos/users';
 import { endUserSessions } from '@nexusguild/shared/sessions';
 import type { App, ApiDeps } from '../../app.ts';
 import { trimFields } from '../../body.ts';
-import { badRequest, forbidden, notFound, unauthorized } from '../../errors.ts';
+import { badRequest, forbidden, notFound, unauthorized, unsupportedType } from '../../errors.ts';
 import { guards } from '../../guards.ts';
+import { enqueueAfterCommit, removeObjects } from '../../jobs.ts';
 import { hashPassword, verifyPassword } from '../../passwords.ts';
 import { limits } from '../../plugins/rate-limit.ts';
 import { presentUser } from '../../present.ts';
+import { discardUploads, receiveUpload } from '../../uploads.ts';
 import * as schema from './schema.ts';
 
 export async function userRoutes(app: App, { sql, redis, keys, publisher }: ApiDeps) {
@@ -62,4 +64,42 @@ export async function userRoutes(app: App, { sql, redis, keys, publisher }: ApiD
 
   app.patch('/api/servers/:id/members/:userId', { schema: schema.memberNickname, preValidation: trimFields('nickname') }, async (request) =>
     setNickname(request.params.id, request.user.id, request.params.userId, request.body.nickname));
+}
+
+/** Avatars (decisions: 8 MiB, images only); the worker makes the stored one a square PNG. */
+export const AVATAR_MAX_BYTES = 8 * 1024 * 1024;
+const AVATAR_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
+const UPLOADS = '/uploads/';
+
+/** The avatar upload: multipart, so app.ts registers it in its multipart scope. */
+export async function avatarRoutes(app: App, { sql, storage, ids, jobs }: ApiDeps) {
+  const users = usersRepo(sql);
+
+  app.post('/api/users/me/avatar', { schema: schema.avatar }, async (request) => {
+    const userId = request.user.id;
+    const { files } = await receiveUpload(request, { storage, ids }, {
+      fileFields: ['file'],
+      maxFiles: 1,
+      maxFileBytes: AVATAR_MAX_BYTES,
+      keyPrefix: `avatars/${userId}`,
+      accept: ({ contentType }) => {
+        if (!AVATAR_TYPES.has(contentType)) throw unsupportedType('Avatar must be a PNG, JPEG, GIF or WebP image');
+      },
+    });
+    const [file] = files;
+    if (!file) throw badRequest('No file uploaded');
+    // The original shows at once; the worker swaps in the resized one.
+    const user = await users.setAvatar(userId, `${UPLOADS}${file.key}`).catch(async (err: unknown) => {
+      await discardUploads(storage, files);
+      throw err;
+    });
+    if (!user) {
+      await discardUploads(storage, files);
+      throw notFound('User');
+    }
+    await enqueueAfterCommit(jobs, request.log, 'process-avatar', { userId, key: file.key });
+    const previous = user.previous_avatar;
+    if (previous?.startsWith(`${UPLOADS}avatars/`)) await removeObjects(jobs, [previous.slice(UPLOADS.length)], request.log);
+    return presentUser(user, 'online');
+  });
 }

@@ -36,3 +36,9 @@ export const memberNickname = {
   body: Nickname,
   response: { 200: NicknameReply, ...errors(400, 401, 403, 404) },
 };
+
+export const avatar = {
+  tags,
+  consumes: ['multipart/form-data'],
+  response: { 200: UserRef, ...errors(400, 401, 413, 415, 503) },
+};
