@@ -12,7 +12,8 @@
 //   vs:<serverId>     HASH userId → the same JSON (shared/voice.ts)
 // A node whose heartbeat expired is reaped by whichever live gateway runs the reap script first
 // (the script is atomic, so a second run finds nothing left): its sockets are unregistered, users
-// left with none go offline, and voice states those sockets owned end.
+// left with none go offline, and voice states those sockets owned end (as on a socket's own
+// disconnect: one script unregisters it and ends its voice state).
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from './redis.ts';
 import { parseVoiceState, type OwnedVoiceState } from './voice.ts';
@@ -23,10 +24,18 @@ redis.call('SADD', KEYS[3], ARGV[3])
 if redis.call('SADD', KEYS[1], ARGV[1]) == 1 and redis.call('SCARD', KEYS[1]) == 1 then return 1 end
 return 0`;
 
+// Also ends the voice state this socket owned (KEYS[3] voice:<user>; ARGV prefix, userId).
 const DISCONNECT = `
 redis.call('HDEL', KEYS[2], ARGV[1])
-if redis.call('SREM', KEYS[1], ARGV[1]) == 1 and redis.call('SCARD', KEYS[1]) == 0 then return 1 end
-return 0`;
+local last = 0
+if redis.call('SREM', KEYS[1], ARGV[1]) == 1 and redis.call('SCARD', KEYS[1]) == 0 then last = 1 end
+local raw = redis.call('GET', KEYS[3])
+if raw and cjson.decode(raw).socketId == ARGV[1] then
+  redis.call('DEL', KEYS[3])
+  redis.call('HDEL', ARGV[2] .. 'vs:' .. cjson.decode(raw).serverId, ARGV[3])
+  return {last, raw}
+end
+return {last, ''}`;
 
 // ARGV[1] the realtime prefix; ARGV[2] one node to clean up regardless of its heartbeat (a
 // gateway's own, at shutdown), or '' for every node whose heartbeat expired.
@@ -61,6 +70,12 @@ export interface Reaped {
   voice: OwnedVoiceState[];
 }
 
+/** A node entry's value, "<userId>:<username>" (ids are digits, so the first colon splits it). */
+function parseWho(who: string): { userId: string; username: string } {
+  const at = who.indexOf(':');
+  return { userId: who.slice(0, at), username: who.slice(at + 1) };
+}
+
 export function presenceStore(redis: Redis, keys: RedisKeys) {
   const p = keys.realtime;
   const user = (userId: string) => `${p}user:${userId}`;
@@ -81,9 +96,13 @@ export function presenceStore(redis: Redis, keys: RedisKeys) {
       return (await redis.eval(CONNECT, 3, user(userId), node(nodeId), `${p}nodes`, socketId, `${userId}:${username}`, nodeId)) === 1;
     },
 
-    /** Unregisters a socket; true when it was the user's last (they went offline). */
-    async disconnect(nodeId: string, socketId: string, userId: string): Promise<boolean> {
-      return (await redis.eval(DISCONNECT, 2, user(userId), node(nodeId), socketId)) === 1;
+    /**
+     * Unregisters a socket and ends the voice state it owned: whether it was the user's last
+     * socket (they went offline), and the ended voice state. A second call finds nothing.
+     */
+    async disconnect(nodeId: string, socketId: string, userId: string): Promise<{ offline: boolean; voice: OwnedVoiceState | null }> {
+      const [last, raw] = (await redis.eval(DISCONNECT, 3, user(userId), node(nodeId), `${p}voice:${userId}`, socketId, p, userId)) as [number, string];
+      return { offline: last === 1, voice: raw ? parseVoiceState(raw) : null };
     },
 
     /**
@@ -95,16 +114,16 @@ export function presenceStore(redis: Redis, keys: RedisKeys) {
       return (await (create ? redis.set(key, '1', 'PX', ttlMs) : redis.set(key, '1', 'PX', ttlMs, 'XX'))) === 'OK';
     },
 
+    /** The sockets registered under a node: socket id → user. */
+    async sockets(nodeId: string): Promise<Map<string, { userId: string; username: string }>> {
+      const entries = Object.entries(await redis.hgetall(node(nodeId)));
+      return new Map(entries.map(([socketId, who]) => [socketId, parseWho(who)]));
+    },
+
     /** Reaps every node whose heartbeat expired, or only `nodeId` (its own, at shutdown). */
     async reap(nodeId = ''): Promise<Reaped> {
       const [offline, voice] = (await redis.eval(REAP, 0, p, nodeId)) as [string[], string[]];
-      return {
-        offline: offline.map((who) => {
-          const at = who.indexOf(':');
-          return { userId: who.slice(0, at), username: who.slice(at + 1) };
-        }),
-        voice: voice.map(parseVoiceState),
-      };
+      return { offline: offline.map(parseWho), voice: voice.map(parseVoiceState) };
     },
   };
 }

@@ -5,7 +5,9 @@
 // users go offline within presence.ttlMs + presence.heartbeatMs (config). At shutdown, close()
 // cleans up its own node before the sockets close. If this node finds its own heartbeat expired
 // (stalled past the TTL, so it may have been reaped), it drops its sockets: they reconnect and
-// register again, rather than stay connected but counted offline.
+// register again, rather than stay connected but counted offline. A disconnect whose cleanup
+// failed (Redis briefly away) is retried by the next heartbeat, which unregisters every socket
+// of this node that is no longer connected (and ends the voice states they owned).
 import { randomUUID } from 'node:crypto';
 import type { Db } from '@nexusguild/shared/db/index';
 import { rooms } from '@nexusguild/shared/events';
@@ -14,8 +16,8 @@ import { presenceStore, type Reaped } from '@nexusguild/shared/presence';
 import type { Redis, RedisKeys } from '@nexusguild/shared/redis';
 import { serversRepo } from '@nexusguild/shared/repos/servers';
 import type { Config } from '@nexusguild/shared/config';
-import { voiceUpdate } from '@nexusguild/shared/voice';
 import type { GatewayServer, GatewaySocket } from '../app.ts';
+import { announceVoiceEnd } from './voice.ts';
 
 export interface PresenceNode {
   readonly id: string;
@@ -43,6 +45,7 @@ export function presenceNode(io: GatewayServer, { config, redis, keys, sql, log 
   const servers = serversRepo(sql);
   const { heartbeatMs, ttlMs } = config.presence;
   let tracking = true;
+  let stale = false; // a disconnect's cleanup failed: the next beat sweeps this node's entries
 
   // Announcements of one user leave this process in the order Redis decided their transitions
   // (each waits for a server list query, which could otherwise finish out of order).
@@ -63,16 +66,32 @@ export function presenceNode(io: GatewayServer, { config, redis, keys, sql, log 
 
   function announceReaped({ offline, voice }: Reaped) {
     for (const u of offline) presenceUpdate(u.userId, u.username, 'offline');
-    for (const s of voice) io.to(rooms.server(s.serverId)).emit('voice_state_update', voiceUpdate(s, false));
+    for (const s of voice) announceVoiceEnd(io, s);
+  }
+
+  /** Unregisters a socket that is gone: announces the user's offline if it was their last, and the end of the voice state it owned. */
+  async function unregister(socketId: string, userId: string, username: string) {
+    const { offline, voice } = await store.disconnect(id, socketId, userId);
+    if (offline) presenceUpdate(userId, username, 'offline');
+    if (voice) announceVoiceEnd(io, voice);
   }
 
   function onDisconnect(this: GatewaySocket) {
     if (!tracking) return;
     const { userId, username } = this.data;
-    store.disconnect(id, this.id, userId).then(
-      (last) => last && presenceUpdate(userId, username, 'offline'),
-      (err: Error) => log.warn({ userId, err: err.message }, 'presence disconnect failed'),
-    );
+    unregister(this.id, userId, username).catch((err: Error) => {
+      stale = true;
+      log.warn({ userId, err: err.message }, 'presence disconnect failed (retried at the next heartbeat)');
+    });
+  }
+
+  /** Unregisters this node's entries whose sockets are gone (a failed cleanup, retried). */
+  async function sweep() {
+    stale = false;
+    const local = io.of('/').sockets;
+    for (const [socketId, { userId, username }] of await store.sockets(id)) {
+      if (!local.has(socketId)) await unregister(socketId, userId, username);
+    }
   }
 
   async function beat() {
@@ -82,6 +101,7 @@ export function presenceNode(io: GatewayServer, { config, redis, keys, sql, log 
       io.local.disconnectSockets(true);
     }
     announceReaped(await store.reap());
+    if (stale) await sweep().catch((err: Error) => ((stale = true), log.warn({ err: err.message }, 'presence sweep failed')));
   }
 
   // Started before any socket registers (same connection, so Redis sees it first).

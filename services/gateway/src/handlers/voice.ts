@@ -1,8 +1,9 @@
 // Owns the socket side of server voice channels (the state is shared/voice.ts, in Redis):
 // join_voice (member, a voice channel of that server, CONNECT at channel level), leave_voice,
-// voice_state_change, the end of the state its socket owned when that socket disconnects, and the
-// `voice_states` snapshot a socket receives when it joins a server room. Every change is announced
-// as voice_state_update to the server room. The listeners are built once per gateway.
+// voice_state_change, and the `voice_states` snapshot a socket receives when it joins a server
+// room. Every change is announced as voice_state_update to the server room. The state a socket
+// owned ends with it: presence unregisters the socket and ends its voice state in one script
+// (handlers/presence.ts). The listeners are built once per gateway.
 import { authorizer } from '@nexusguild/shared/authorize';
 import type { Db } from '@nexusguild/shared/db/index';
 import { rooms, type Ack } from '@nexusguild/shared/events';
@@ -32,15 +33,16 @@ function reply(ack: unknown, error: string | null) {
   if (typeof ack === 'function') (ack as Ack)(error ? { ok: false, error } : { ok: true });
 }
 
+/** A state ended: tell its server, and take the user's sockets out of its voice room. */
+export function announceVoiceEnd(io: GatewayServer, state: OwnedVoiceState): void {
+  io.to(rooms.server(state.serverId)).emit('voice_state_update', voiceUpdate(state, false));
+  io.in(rooms.user(state.userId)).socketsLeave(rooms.voice(state.channelId));
+}
+
 export function voiceHandlers(io: GatewayServer, node: PresenceNode, { sql, redis, keys, log }: Deps) {
   const store = voiceStore(redis, keys);
   const authorize = authorizer(sql);
-
-  /** A state ended: tell its server, and take the user's sockets out of its voice room. */
-  function ended(state: OwnedVoiceState) {
-    io.to(rooms.server(state.serverId)).emit('voice_state_update', voiceUpdate(state, false));
-    io.in(rooms.user(state.userId)).socketsLeave(rooms.voice(state.channelId));
-  }
+  const ended = (state: OwnedVoiceState) => announceVoiceEnd(io, state);
 
   async function join(socket: GatewaySocket, arg: unknown): Promise<string | null> {
     const channelId = idField(arg, 'channelId');
@@ -99,20 +101,11 @@ export function voiceHandlers(io: GatewayServer, node: PresenceNode, { sql, redi
     void answer(change(this, arg), ack, 'voice_state_change');
   }
 
-  function onDisconnect(this: GatewaySocket) {
-    if (!node.tracking) return; // a halted node's states are reaped with it
-    store.end(this.data.userId, { socketId: this.id }).then(
-      (state) => state && ended(state),
-      (err: Error) => log.warn({ err: err.message }, 'voice cleanup failed'),
-    );
-  }
-
   return {
     attach(socket: GatewaySocket): void {
       socket.on('join_voice', onJoinVoice);
       socket.on('leave_voice', onLeaveVoice);
       socket.on('voice_state_change', onVoiceStateChange);
-      socket.on('disconnect', onDisconnect);
     },
 
     /** Sends a socket that just joined a server room who is in voice there. */
