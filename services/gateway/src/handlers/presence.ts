@@ -58,10 +58,14 @@ export function presenceNode(io: GatewayServer, { config, redis, keys, sql, log 
     void next.finally(() => queues.get(userId) === next && queues.delete(userId));
   }
 
+  // Another gateway may announce the next transition of the same user before this one leaves
+  // (their emits travel separately): an announcement the state no longer matches is dropped, so
+  // what clients see last is the state Redis holds.
   const presenceUpdate = (userId: string, username: string, status: 'online' | 'offline') =>
     announce(userId, async () => {
       const serverIds = await servers.idsFor(userId);
-      if (serverIds.length) io.to(serverIds.map(rooms.server)).emit('presence_update', { userId, username, status });
+      if (!serverIds.length || (await store.online([userId])).has(userId) !== (status === 'online')) return;
+      io.to(serverIds.map(rooms.server)).emit('presence_update', { userId, username, status });
     });
 
   function announceReaped({ offline, voice }: Reaped) {
