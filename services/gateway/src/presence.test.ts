@@ -3,7 +3,7 @@
 // member list reads it live, and a gateway killed without cleanup (heartbeat stopped, connections
 // dropped) has its users go offline and its voice states end within the configured bound.
 import t from 'tap';
-import { nextEvent, record, setup, startGateway, type TestSocket } from '../../../test/harness.ts';
+import { disconnected, nextEvent, record, setup, startGateway, type TestSocket } from '../../../test/harness.ts';
 import { addMember, createGuild, listenToServer, roomAck, type RoomAck } from '../../../test/guild.ts';
 
 // Short liveness so a killed gateway is reaped within ~3 s, yet long enough that a loaded test
@@ -140,4 +140,29 @@ t.test('a gateway killed without cleanup: its users go offline and their voice e
   t.equal(await statusOf(guild.server.id, guild.owner.cookie, member.user.id), 'offline', 'listed offline');
   t.equal(await env.resources.redis.exists(`${env.resources.keys.realtime}hb:${doomed.gateway.presence.id}`), 0, 'its heartbeat is gone');
   t.equal(await env.resources.redis.sismember(`${env.resources.keys.realtime}nodes`, doomed.gateway.presence.id), 0, 'and so is the node');
+});
+
+t.test('a gateway that finds its own heartbeat expired drops its sockets (they reconnect and register again)', async (t) => {
+  const stalled = await startGateway(t, env.resources);
+  const guild = await createGuild(env, 'stall');
+  const member = await addMember(env, guild);
+  const observer = await listenToServer(env, t, guild.owner.cookie, guild.server.id);
+  const online = nextEvent(observer, 'presence_update', { filter: isFor(member.user.id, 'online') });
+  const socket = await stalled.connect(member.cookie);
+  await online;
+
+  // As if it had stalled past the TTL: its heartbeat is gone (and a peer may reap it first).
+  const offline = nextEvent(observer, 'presence_update', { filter: isFor(member.user.id, 'offline'), timeoutMs: TTL_MS + 5000 });
+  const dropped = disconnected(socket, TTL_MS + 5000);
+  await env.resources.redis.del(`${env.resources.keys.realtime}hb:${stalled.gateway.presence.id}`);
+  t.equal(await dropped, 'io server disconnect', 'its sockets are disconnected');
+  await offline;
+  t.equal(await statusOf(guild.server.id, guild.owner.cookie, member.user.id), 'offline', 'not left counted online');
+
+  const back = nextEvent(observer, 'presence_update', { filter: isFor(member.user.id, 'online') });
+  const again = await stalled.connect(member.cookie);
+  t.teardown(() => again.close());
+  await back;
+  t.equal(await statusOf(guild.server.id, guild.owner.cookie, member.user.id), 'online', 'a reconnect registers again on the same node');
+  t.equal(await env.resources.redis.exists(`${env.resources.keys.realtime}hb:${stalled.gateway.presence.id}`), 1, 'which beats again');
 });
