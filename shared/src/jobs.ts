@@ -9,6 +9,8 @@ export interface JobPayloads {
   'process-attachments': { messageId: string };
   /** Recount unread/mention counts after a message in a channel. */
   'aggregate-unread': { channelId: string };
+  /** Resize an uploaded avatar (stored at `key`) and point users.avatar at the result. */
+  'process-avatar': { userId: string; key: string };
   /** Delete objects whose rows are gone. */
   'delete-objects': { keys: string[] };
 }

@@ -30,5 +30,46 @@ export function usersRepo(sql: Sql) {
       const [row] = await sql<UserRow[]>`SELECT * FROM users WHERE id = ${id}`;
       return row ?? null;
     },
+    /** Sets the custom status; the updated row, or null when the user is gone. */
+    async setCustomStatus(id: string, customStatus: string | null): Promise<UserRow | null> {
+      const [row] = await sql<UserRow[]>`UPDATE users SET custom_status = ${customStatus} WHERE id = ${id} RETURNING *`;
+      return row ?? null;
+    },
+    async setPasswordHash(id: string, passwordHash: string): Promise<void> {
+      await sql`UPDATE users SET password_hash = ${passwordHash} WHERE id = ${id}`;
+    },
+    /** Sets the avatar URL; the updated row with the URL it replaced, or null when the user is gone. */
+    async setAvatar(id: string, avatar: string): Promise<(UserRow & { previous_avatar: string | null }) | null> {
+      const [row] = await sql<(UserRow & { previous_avatar: string | null })[]>`
+        UPDATE users u SET avatar = ${avatar}
+        FROM (SELECT id, avatar FROM users WHERE id = ${id} FOR UPDATE) old
+        WHERE u.id = old.id
+        RETURNING u.*, old.avatar AS previous_avatar`;
+      return row ?? null;
+    },
+    /**
+     * Moves the avatar from `from` to `to` (null clears it) unless the user set another meanwhile;
+     * true when the avatar is now `to` (also when a previous run already moved it).
+     */
+    async replaceAvatar(id: string, from: string, to: string | null): Promise<boolean> {
+      const rows = await sql`
+        UPDATE users SET avatar = ${to} WHERE id = ${id} AND (avatar = ${from} OR avatar IS NOT DISTINCT FROM ${to}::text) RETURNING 1`;
+      return rows.length === 1;
+    },
+    /** The name a user shows in a server: the nickname there, else the username. */
+    async displayName(id: string, serverId: string): Promise<string | null> {
+      const [row] = await sql<{ name: string }[]>`
+        SELECT COALESCE(m.nickname, u.username) AS name FROM users u
+        LEFT JOIN server_members m ON m.user_id = u.id AND m.server_id = ${serverId}
+        WHERE u.id = ${id}`;
+      return row?.name ?? null;
+    },
+    /** A DM or group DM and whether the user takes part: null when there is no such conversation. */
+    async dmParticipation(dmId: string, userId: string): Promise<{ participant: boolean } | null> {
+      const [row] = await sql<{ participant: boolean }[]>`
+        SELECT EXISTS (SELECT 1 FROM channel_members cm WHERE cm.channel_id = c.id AND cm.user_id = ${userId}) AS participant
+        FROM channels c WHERE c.id = ${dmId} AND c.type IN ('dm', 'group_dm')`;
+      return row ?? null;
+    },
   };
 }

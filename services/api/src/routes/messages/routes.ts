@@ -73,7 +73,7 @@ export async function messageRoutes(app: App, deps: ApiDeps) {
   const { sql, ids, publisher, storage, jobs, config } = deps;
   const guard = guards(sql);
   const authorize = authorizer(sql);
-  const publishing = guildPublishing(sql, publisher);
+  const publishing = guildPublishing(deps);
   const messages = messagesRepo(sql);
 
   const enqueue = <N extends JobName>(log: FastifyBaseLogger, name: N, data: JobPayloads[N]) => enqueueAfterCommit(jobs, log, name, data);
