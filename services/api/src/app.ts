@@ -15,6 +15,7 @@ import { authRoutes } from './routes/auth/routes.ts';
 import { channelRoutes } from './routes/channels/routes.ts';
 import { healthRoutes } from './routes/health/routes.ts';
 import { moderationRoutes } from './routes/moderation/routes.ts';
+import { reactionRoutes } from './routes/reactions/routes.ts';
 import { roleRoutes } from './routes/roles/routes.ts';
 import { serverRoutes } from './routes/servers/routes.ts';
 import { ErrorBody, User } from './schemas.ts';
@@ -70,6 +71,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   await serverRoutes(app, deps);
   await roleRoutes(app, deps);
   await moderationRoutes(app, deps);
+  await reactionRoutes(app, deps);
 
   app.get('/api/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
   return app;
