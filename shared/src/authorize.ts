@@ -1,6 +1,6 @@
 // Owns the first decision of every server- or channel-scoped action, for the API's routes and the
 // gateway's room joins alike: no such server or channel (404), not a member (403), a permission
-// missing (403, naming it). The API throws the refusal as an HTTP error; the gateway acks it.
+// missing (403, naming it), a private thread the caller is not in (403). The API throws the refusal as an HTTP error; the gateway acks it.
 import type { Db } from './db/index.ts';
 import { Flags, basePermissions, channelPermissions, flagNames, has, type MemberContext } from './permissions.ts';
 import { accessRepo, type GuardedChannel, type ServerRef } from './repos/access.ts';
@@ -52,7 +52,13 @@ export function authorizer(sql: Db) {
       const grant = await server(channel.server_id, userId);
       if ('refused' in grant) return grant;
       const permissions = channelPermissions(grant.member, grant.server.id, channel.overrides);
-      return missing(permissions, Flags.VIEW_CHANNEL | needed) ?? { ...grant, channel, permissions };
+      const refusal = missing(permissions, Flags.VIEW_CHANNEL | needed);
+      if (refusal) return refusal;
+      // A private thread is seen by its members only (and by those who manage threads, as in Discord).
+      if (channel.type === 'private_thread' && !has(permissions, Flags.MANAGE_THREADS) && !(await access.isChannelMember(channel.id, userId))) {
+        return refuse(403, 'Not a member of this private thread');
+      }
+      return { ...grant, channel, permissions };
     },
   };
 }

@@ -1,7 +1,7 @@
 // Owns object storage: one S3 client (real S3, MinIO or the embedded server all look the same)
 // and the key layout. Uploads stream through; nothing here holds a whole file in memory.
 import {
-  CreateBucketCommand, DeleteObjectsCommand, GetObjectCommand, HeadBucketCommand, S3Client,
+  CreateBucketCommand, DeleteObjectsCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
@@ -22,6 +22,8 @@ export interface Storage {
   put(key: string, body: Readable | Buffer, contentType: string): Promise<void>;
   /** Reads an object, or a byte range of it ("bytes=0-99"); null when it does not exist. */
   get(key: string, range?: string): Promise<StoredObject | null>;
+  /** An object's size, type and ETag without its body; null when it does not exist. */
+  head(key: string): Promise<Omit<StoredObject, 'body' | 'contentRange'> | null>;
   remove(keys: string[]): Promise<void>;
   ping(): Promise<void>;
   close(): void;
@@ -65,6 +67,16 @@ export function createStorage(s3: Config['s3'] & { endpoint: string }): Storage 
           etag: res.ETag,
           contentRange: res.ContentRange,
         };
+      } catch (err) {
+        const name = (err as { name?: string }).name;
+        if (name === 'NoSuchKey' || name === 'NotFound') return null;
+        throw err;
+      }
+    },
+    async head(key) {
+      try {
+        const res = await client.send(new HeadObjectCommand({ Bucket, Key: key }));
+        return { contentType: res.ContentType ?? 'application/octet-stream', contentLength: res.ContentLength ?? 0, etag: res.ETag };
       } catch (err) {
         const name = (err as { name?: string }).name;
         if (name === 'NoSuchKey' || name === 'NotFound') return null;

@@ -1,6 +1,7 @@
 // buildApp: the whole REST tier as a Fastify instance, with no listen(), so tests drive it with
 // inject() and the all-in-one process and the split API process mount the same thing.
 import { randomUUID } from 'node:crypto';
+import fastifyMultipart from '@fastify/multipart';
 import fastifySwagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
@@ -14,10 +15,12 @@ import { registerSession } from './plugins/session.ts';
 import { authRoutes } from './routes/auth/routes.ts';
 import { channelRoutes } from './routes/channels/routes.ts';
 import { healthRoutes } from './routes/health/routes.ts';
+import { messageRoutes } from './routes/messages/routes.ts';
 import { moderationRoutes } from './routes/moderation/routes.ts';
 import { reactionRoutes } from './routes/reactions/routes.ts';
 import { roleRoutes } from './routes/roles/routes.ts';
 import { serverRoutes } from './routes/servers/routes.ts';
+import { uploadRoutes } from './routes/uploads/routes.ts';
 import { ErrorBody, User } from './schemas.ts';
 
 export type ApiDeps = Omit<Resources, 'close'>;
@@ -72,6 +75,14 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   await roleRoutes(app, deps);
   await moderationRoutes(app, deps);
   await reactionRoutes(app, deps);
+  await uploadRoutes(app, deps);
+  // Routes that take files: multipart/form-data is parsed only here (each reads it with
+  // uploads.ts's receiveUpload, which sets the limits per route); elsewhere it stays a 415.
+  await app.register(async (scope) => {
+    await scope.register(fastifyMultipart);
+    const files = scope.withTypeProvider<TypeBoxTypeProvider>();
+    await messageRoutes(files, deps);
+  });
 
   app.get('/api/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
   return app;

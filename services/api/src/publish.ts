@@ -34,13 +34,21 @@ export function guildPublishing(sql: Db, publisher: Publisher) {
     async toViewers<E extends EventName>(channel: GuardedChannel, event: E, payload: EventPayload<E>): Promise<void> {
       const serverId = channel.server_id;
       const access = accessRepo(sql);
+      const privateThread = channel.type === 'private_thread';
       const everyone = await access.everyone(serverId);
       if (everyone === null) return; // the server is gone meanwhile
-      const open = has(everyone, Flags.VIEW_CHANNEL) && channel.overrides.every((o) => !(o.deny & Flags.VIEW_CHANNEL));
+      const open = !privateThread && has(everyone, Flags.VIEW_CHANNEL) && channel.overrides.every((o) => !(o.deny & Flags.VIEW_CHANNEL));
       if (open) return publisher.emit(rooms.server(serverId), event, payload);
-      // A private channel: work out who may see it (one query for every member's roles).
+      // A private channel: work out who may see it (one query for every member's roles). A
+      // private thread's viewers are its parent's who are its members or manage threads, the
+      // same rule as shared/authorize.ts.
+      const threadMembers = privateThread ? await access.channelMemberIds(channel.id) : null;
       const members = (await access.members(serverId))?.members.values() ?? [];
-      const viewers = [...members].filter((m) => has(channelPermissions(m, serverId, channel.overrides), Flags.VIEW_CHANNEL));
+      const viewers = [...members].filter((m) => {
+        const permissions = channelPermissions(m, serverId, channel.overrides);
+        if (!has(permissions, Flags.VIEW_CHANNEL)) return false;
+        return !threadMembers || threadMembers.has(m.userId) || has(permissions, Flags.MANAGE_THREADS);
+      });
       if (viewers.length) publisher.emit(viewers.map((m) => rooms.user(m.userId)), event, payload);
     },
   };

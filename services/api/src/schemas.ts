@@ -149,3 +149,42 @@ export const Override = Type.Object({
 
 /** Path params of server-scoped routes. */
 export const ServerParams = Type.Object({ id: Id });
+
+export const Attachment = Type.Object({
+  id: Id,
+  url: Type.String(),
+  filename: Type.String(),
+  size: Type.Integer(),
+  content_type: Type.String(),
+  width: Type.Optional(Type.Integer()),
+  height: Type.Optional(Type.Integer()),
+});
+
+const messageFields = {
+  id: Id,
+  channel_id: Id,
+  user_id: Nullable(Id),
+  username: Nullable(Type.String()),
+  /** The author's server nickname. */
+  display_name: Nullable(Type.String()),
+  avatar: Nullable(Type.String()),
+  content: Type.String(),
+  attachments: Type.Array(Attachment),
+  created_at: Timestamp,
+  /** Both null until edited, then the same instant. */
+  updated_at: Nullable(Timestamp),
+  edited_at: Nullable(Timestamp),
+  is_pinned: Type.Boolean(),
+  reply_to_id: Nullable(Id),
+  reply_to_content: Nullable(Type.String()),
+  reply_to_username: Nullable(Type.String()),
+  thread_channel_id: Nullable(Id),
+  thread_reply_count: Type.Integer(),
+};
+export const Message = Type.Object(messageFields);
+export const PinnedMessage = Type.Object({
+  ...messageFields,
+  pinned_at: Timestamp,
+  pinned_by: Nullable(Id),
+  pinned_by_username: Nullable(Type.String()),
+});

@@ -115,6 +115,18 @@ export function accessRepo(sql: Db) {
       return row ? guard(row) : null;
     },
 
+    /** Whether a user is a participant of a channel (a private thread's members, a DM's). */
+    async isChannelMember(channelId: string, userId: string): Promise<boolean> {
+      const [row] = await sql`SELECT 1 FROM channel_members WHERE channel_id = ${channelId} AND user_id = ${userId}`;
+      return row !== undefined;
+    },
+
+    /** A channel's participants (a private thread's members, a DM's). */
+    async channelMemberIds(channelId: string): Promise<Set<string>> {
+      const rows = await sql<{ user_id: string }[]>`SELECT user_id FROM channel_members WHERE channel_id = ${channelId}`;
+      return new Set(rows.map((r) => r.user_id));
+    },
+
     /** Every channel of a server (threads too when asked), ordered for display. */
     async channels(serverId: string, { threads = false } = {}): Promise<GuardedChannel[]> {
       const rows = await guardedChannels(

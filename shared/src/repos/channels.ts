@@ -30,6 +30,18 @@ export function channelsRepo(sql: Db) {
   const columns = () => sql`id, server_id, type, name, topic, position, parent_id, parent_message_id, owner_id, created_at`;
   const notThread = () => sql`type NOT IN ('thread', 'private_thread')`;
 
+  /**
+   * Locks a channel and its threads for deletion; returns their ids. Locked first: a thread
+   * created meanwhile (its creation locks the parent too) cannot slip between the two deletes
+   * and lose its parent, and a message being sent into any of them (it locks its channel too)
+   * commits before the deleting transaction reads what to remove.
+   */
+  async function lockWithThreads(id: string): Promise<string[]> {
+    const rows = await sql<{ id: string }[]>`
+      SELECT id FROM channels WHERE id = ${id} OR (parent_id = ${id} AND type IN ('thread', 'private_thread')) ORDER BY id FOR UPDATE`;
+    return rows.map((r) => r.id);
+  }
+
   return {
     async byId(id: string): Promise<ChannelRow | null> {
       const [row] = await sql<ChannelRow[]>`SELECT ${columns()} FROM channels WHERE id = ${id} AND server_id IS NOT NULL`;
@@ -95,15 +107,15 @@ export function channelsRepo(sql: Db) {
       return rows;
     },
 
+    lockWithThreads,
+
     /**
      * Deletes a channel and the threads under it (parent_id only SETs NULL on delete, and forum
      * posts hang off no message, so nothing else would remove them). Returns the deleted ids,
      * threads first. A category's children become uncategorised through that same SET NULL.
      */
     async remove(id: string): Promise<string[]> {
-      // Locked first: a thread created meanwhile (its creation locks the parent too) cannot
-      // slip between the two deletes and lose its parent, and with it its parent's overrides.
-      await sql`SELECT 1 FROM channels WHERE id = ${id} FOR UPDATE`;
+      await lockWithThreads(id);
       const threads = await sql<{ id: string }[]>`
         DELETE FROM channels WHERE parent_id = ${id} AND type IN ('thread', 'private_thread') RETURNING id`;
       const removed = await sql<{ id: string }[]>`DELETE FROM channels WHERE id = ${id} RETURNING id`;

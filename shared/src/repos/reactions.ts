@@ -4,22 +4,8 @@
 import type { Db } from '../db/index.ts';
 import type { ReactionAggregate } from '../wire.ts';
 
-/** A message as reactions need it: where it lives. */
-export interface ReactionTarget {
-  id: string;
-  channel_id: string;
-  server_id: string | null;
-}
-
 export function reactionsRepo(sql: Db) {
   return {
-    /** The message and its channel's server; null when it does not exist. */
-    async target(messageId: string): Promise<ReactionTarget | null> {
-      const [row] = await sql<ReactionTarget[]>`
-        SELECT m.id, m.channel_id, c.server_id FROM messages m JOIN channels c ON c.id = m.channel_id WHERE m.id = ${messageId}`;
-      return row ?? null;
-    },
-
     /** One entry per distinct emoji, ordered by its earliest reaction; users in the order they reacted. */
     async list(messageId: string): Promise<ReactionAggregate[]> {
       return sql<ReactionAggregate[]>`

@@ -17,19 +17,17 @@ export function readsRepo(sql: Db) {
   const joinedCursor = () => sql`((floor(extract(epoch FROM sm.joined_at) * 1000)::bigint - ${EPOCH.toString()}::bigint) << 22)`;
 
   /**
-   * The unread and mention counts of one member (`m.user_id`, `m.username`, `m.cursor`) in channel
-   * `channelId`: others' messages after the cursor (the newest UNREAD_CAP), and those of them
-   * that mention the member: @everyone/@here (the send path stored whether the author could),
-   * `<@id>` (resolved at send into `mentions`), or `@username` as a whole word, case-insensitively.
+   * The unread and mention counts of one member (`m.user_id`, `m.cursor`) in channel `channelId`:
+   * others' messages after the cursor (the newest UNREAD_CAP), and those of them that mention the
+   * member. The send path resolved mentions when it stored the message: `mention_everyone`
+   * (@everyone/@here by an author allowed to) and `mentions` (<@id> and @username as a whole word).
    */
   const countsFor = (channelId: string) => sql`
     LEFT JOIN LATERAL (
       SELECT count(*)::int AS unread,
-        count(*) FILTER (WHERE x.mention_everyone OR m.user_id = ANY(x.mentions)
-          OR x.content ~* ('(^|[^[:alnum:]_])@' || regexp_replace(m.username, '([^[:alnum:]_])', '\\\\\\1', 'g') || '($|[^[:alnum:]_])')
-        )::int AS mentions
+        count(*) FILTER (WHERE x.mention_everyone OR m.user_id = ANY(x.mentions))::int AS mentions
       FROM (
-        SELECT msg.mention_everyone, msg.mentions, msg.content FROM messages msg
+        SELECT msg.mention_everyone, msg.mentions FROM messages msg
         WHERE msg.channel_id = ${channelId} AND msg.id > m.cursor AND msg.author_id IS DISTINCT FROM m.user_id
         ORDER BY msg.id DESC LIMIT ${UNREAD_CAP}
       ) x
@@ -45,11 +43,10 @@ export function readsRepo(sql: Db) {
     async aggregate(channelId: string): Promise<void> {
       await sql`
         WITH m AS (
-          SELECT sm.user_id, u.username, rs.last_read_id AS seen,
+          SELECT sm.user_id, rs.last_read_id AS seen,
             GREATEST(COALESCE(rs.last_read_id, 0), ${joinedCursor()}) AS cursor
           FROM channels ch
           JOIN server_members sm ON sm.server_id = ch.server_id
-          JOIN users u ON u.id = sm.user_id
           LEFT JOIN read_states rs ON rs.user_id = sm.user_id AND rs.channel_id = ch.id
           WHERE ch.id = ${channelId}
         ),
@@ -75,7 +72,7 @@ export function readsRepo(sql: Db) {
     async markRead(userId: string, channelId: string, messageId: string | null, fresh: string): Promise<string | null> {
       const [row] = await sql<{ last_read_id: string }[]>`
         WITH m AS (
-          SELECT u.id AS user_id, u.username,
+          SELECT u.id AS user_id,
             COALESCE(${messageId}::bigint, (SELECT max(id) FROM messages WHERE channel_id = ${channelId}), ${fresh}::bigint) AS cursor
           FROM users u
           WHERE u.id = ${userId}

@@ -105,9 +105,10 @@ export function serversRepo(sql: Db) {
       await sql`DELETE FROM servers WHERE id = ${id}`;
     },
 
-    /** Every channel id of a server (threads too): the rooms a departing member must leave. */
-    async channelIds(serverId: string): Promise<string[]> {
-      const rows = await sql<{ id: string }[]>`SELECT id FROM channels WHERE server_id = ${serverId}`;
+    /** Every channel id of a server (threads too): the rooms a departing member must leave; locked when deleting. */
+    async channelIds(serverId: string, { lock = false } = {}): Promise<string[]> {
+      const rows = await sql<{ id: string }[]>`
+        SELECT id FROM channels WHERE server_id = ${serverId} ${lock ? sql`ORDER BY id FOR UPDATE` : sql``}`;
       return rows.map((r) => r.id);
     },
 

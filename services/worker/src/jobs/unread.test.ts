@@ -22,17 +22,11 @@ await events.waitUntilReady();
 
 interface Sent { id: string }
 
-/**
- * A message as the send path stores it (mentions resolved, mention_everyone decided by the
- * author's permission), then the job it enqueues after commit.
- */
-async function send(channelId: string, author: Registered, content: string, extra: { everyone?: boolean; mentions?: string[] } = {}): Promise<Sent> {
-  const id = resources.ids.next();
-  await sql`
-    INSERT INTO messages (id, channel_id, author_id, content, mention_everyone, mentions)
-    VALUES (${id}, ${channelId}, ${author.user.id}, ${content}, ${extra.everyone ?? false}, ${extra.mentions ?? []}::bigint[])`;
-  await resources.jobs.enqueue('aggregate-unread', { channelId });
-  return { id };
+/** A message through the real send route (which resolves mentions and enqueues aggregate-unread). */
+async function send(channelId: string, author: Registered, content: string): Promise<Sent> {
+  const res = await env.request('POST', `/api/messages/${channelId}`, { cookie: author.cookie, json: { content } });
+  if (res.status !== 201) throw new Error(`send failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
 }
 
 interface Counts { unread_count: number; mention_count: number }
@@ -87,9 +81,12 @@ t.test('counts per user: others\' messages after the cursor, mentions of each ki
   await send(ch, a, 'hello');
   await send(ch, a, `hi @${b.user.username.toUpperCase()}!`); // whole word, any case
   await send(ch, a, `hey @${b.user.username}x`); // not b: a longer word
-  await send(ch, a, `<@${c.user.id}> look`, { mentions: [c.user.id] });
-  await send(ch, a, '@everyone meeting', { everyone: true });
-  await send(ch, b, '@everyone ping', { everyone: false }); // b may not mention everyone: the send path stored false
+  await send(ch, a, `<@${c.user.id}> look`);
+  await send(ch, a, '@everyone meeting'); // the owner may mention everyone
+  // b may not: the send path refuses it, so it counts for nobody.
+  const refused = await env.request('POST', `/api/messages/${ch}`, { cookie: b.cookie, json: { content: '@everyone ping' } });
+  t.equal(refused.status, 403, '@everyone without MENTION_EVERYONE is refused');
+  await send(ch, b, 'plain');
   await send(ch, b, `@${a.user.username}`);
 
   await converges(t, guild, a, ch, { unread_count: 2, mention_count: 1 }, 'a: b\'s two messages, one names a');

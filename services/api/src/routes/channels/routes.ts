@@ -9,6 +9,7 @@ import type { ServerGrant } from '@nexusguild/shared/authorize';
 import { accessRepo, type ChannelRow } from '@nexusguild/shared/repos/access';
 import { channelsRepo, type Placement } from '@nexusguild/shared/repos/channels';
 import { readsRepo } from '@nexusguild/shared/repos/reads';
+import { messagesRepo } from '@nexusguild/shared/repos/messages';
 import { rolesRepo } from '@nexusguild/shared/repos/roles';
 import type { ChannelType } from '@nexusguild/shared/wire';
 import type { App, ApiDeps } from '../../app.ts';
@@ -18,6 +19,7 @@ import { presentChannel, presentChannelListItem, presentOverride } from '../../p
 import { permissionMask } from '../../schemas.ts';
 import { channelRooms, guildPublishing } from '../../publish.ts';
 import { defaultBody, trimFields } from '../../body.ts';
+import { removeObjects } from '../../jobs.ts';
 import * as schema from './schema.ts';
 
 /** Creatable types by name and by the guide's integer; threads come from messages instead. */
@@ -65,7 +67,7 @@ async function flattenReorder(request: { body: unknown }) {
   request.body = [channels, categories].flatMap((part) => (part === undefined ? [] : Array.isArray(part) ? part : [part]));
 }
 
-export async function channelRoutes(app: App, { sql, ids, publisher }: ApiDeps) {
+export async function channelRoutes(app: App, { sql, ids, publisher, jobs }: ApiDeps) {
   const guard = guards(sql);
   const publishing = guildPublishing(sql, publisher);
   const channels = channelsRepo(sql);
@@ -177,11 +179,17 @@ export async function channelRoutes(app: App, { sql, ids, publisher }: ApiDeps) 
 
   app.delete('/api/channels/:channelId', { schema: schema.remove }, async (request, reply) => {
     const { channel, server } = await guard.channel(request.params.channelId, request.user.id, Flags.MANAGE_CHANNELS);
-    const deleted = await sql.begin((tx) => channelsRepo(tx).remove(channel.id));
+    const { deleted, keys } = await sql.begin(async (tx) => {
+      const repo = channelsRepo(tx);
+      // The attachments' objects are read under the channels' locks, before the rows cascade away.
+      const keys = await messagesRepo(tx).objectKeys(await repo.lockWithThreads(channel.id));
+      return { deleted: await repo.remove(channel.id), keys };
+    });
     for (const channelId of deleted) publisher.emit(rooms.server(server.id), 'channel_deleted', { channelId, serverId: server.id });
     // A category's children are now uncategorised: their placement changed.
     if (channel.type === 'category') publisher.emit(rooms.server(server.id), 'channels_reordered', { serverId: server.id });
     publisher.clearRooms(channelRooms(deleted));
+    await removeObjects(jobs, keys, request.log);
     return reply.status(204).send(null);
   });
 

@@ -4,6 +4,7 @@
 import { rooms } from '@nexusguild/shared/events';
 import { Flags } from '@nexusguild/shared/permissions';
 import { emojisRepo } from '@nexusguild/shared/repos/emojis';
+import { messagesRepo } from '@nexusguild/shared/repos/messages';
 import { reactionsRepo } from '@nexusguild/shared/repos/reactions';
 import { isId } from '@nexusguild/shared/ids';
 import type { App, ApiDeps } from '../../app.ts';
@@ -40,7 +41,7 @@ export async function reactionRoutes(app: App, { sql, publisher }: ApiDeps) {
 
   /** The message (404 unless it is a server-channel message) and the caller's grant in its channel. */
   async function access(messageId: string, userId: string, needed = 0n) {
-    const target = await reactions.target(messageId);
+    const target = await messagesRepo(sql).find(messageId);
     if (!target || target.server_id === null) throw notFound('Message');
     return { target, grant: await guard.channel(target.channel_id, userId, needed) };
   }

@@ -2,6 +2,7 @@
 // joining by invite, leaving, the member list and invites.
 import { rooms } from '@nexusguild/shared/events';
 import { Flags, basePermissions } from '@nexusguild/shared/permissions';
+import { messagesRepo } from '@nexusguild/shared/repos/messages';
 import { serversRepo } from '@nexusguild/shared/repos/servers';
 import type { App, ApiDeps } from '../../app.ts';
 import { badRequest, forbidden, notFound } from '../../errors.ts';
@@ -10,9 +11,10 @@ import { presentInvite, presentMember, presentServer } from '../../present.ts';
 import { limits } from '../../plugins/rate-limit.ts';
 import { guildPublishing, serverRooms } from '../../publish.ts';
 import { trimFields } from '../../body.ts';
+import { removeObjects } from '../../jobs.ts';
 import * as schema from './schema.ts';
 
-export async function serverRoutes(app: App, { sql, ids, publisher }: ApiDeps) {
+export async function serverRoutes(app: App, { sql, ids, publisher, jobs }: ApiDeps) {
   const servers = serversRepo(sql);
   const guard = guards(sql);
   const publishing = guildPublishing(sql, publisher);
@@ -45,14 +47,17 @@ export async function serverRoutes(app: App, { sql, ids, publisher }: ApiDeps) {
   app.delete('/api/servers/:id', { schema: schema.remove }, async (request, reply) => {
     const { server } = await guard.member(request.params.id, request.user.id);
     if (server.owner_id !== request.user.id) throw forbidden('Only the server owner can delete the server');
-    const channelIds = await sql.begin(async (tx) => {
+    const { channelIds, keys } = await sql.begin(async (tx) => {
       const repo = serversRepo(tx);
-      const channels = await repo.channelIds(server.id);
+      // Locked, so no message or thread lands in a channel after its objects were listed.
+      const channels = await repo.channelIds(server.id, { lock: true });
+      const keys = await messagesRepo(tx).objectKeys(channels);
       await repo.remove(server.id);
-      return channels;
+      return { channelIds: channels, keys };
     });
     publisher.emit(rooms.server(server.id), 'server_deleted', { serverId: server.id });
     publisher.clearRooms(serverRooms(server.id, channelIds));
+    await removeObjects(jobs, keys, request.log);
     return reply.status(204).send(null);
   });
 

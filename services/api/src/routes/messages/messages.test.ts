@@ -1,0 +1,292 @@
+// Message routes against a real API, Postgres, Redis (jobs) and socket.io clients: history pages,
+// send/edit/delete with every refusal, mentions resolved at send time, pins, threads, forum posts,
+// and who hears which event.
+import t from 'tap';
+import { Queue } from 'bullmq';
+import { QUEUE, bullConnection, type JobName } from '@nexusguild/shared/jobs';
+import { Flags } from '@nexusguild/shared/permissions';
+import { addMember, createGuild, grantRole, listenToServer, memberWith, roomAck, type GuildFixture, type Registered } from '../../../../../test/guild.ts';
+import { assertError, nextEvent, record, setup, type TestSocket } from '../../../../../test/harness.ts';
+
+const env = await setup(t);
+const sql = env.resources.sql;
+const queue = new Queue(QUEUE, { connection: bullConnection(env.config.redisUrl), prefix: env.resources.keys.bullPrefix });
+t.teardown(() => queue.close());
+
+const MESSAGE_KEYS = [
+  'attachments', 'avatar', 'channel_id', 'content', 'created_at', 'display_name', 'edited_at', 'id', 'is_pinned', 'reply_to_content',
+  'reply_to_id', 'reply_to_username', 'thread_channel_id', 'thread_reply_count', 'updated_at', 'user_id', 'username',
+];
+
+const call = (method: string, path: string, who?: Registered, json?: unknown) =>
+  env.request(method, path, { cookie: who?.cookie, ...(json !== undefined ? { json } : {}) });
+
+async function send(channelId: string, who: Registered, json: Record<string, unknown>) {
+  const res = await call('POST', `/api/messages/${channelId}`, who, json);
+  if (res.status !== 201) throw new Error(`send failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+async function createChannel(guild: GuildFixture, body: Record<string, unknown>) {
+  const res = await call('POST', `/api/channels/${guild.server.id}`, guild.owner, body);
+  if (res.status !== 201) throw new Error(`create channel failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body as { id: string; name: string; type: string };
+}
+
+/** The jobs of `name` waiting in this test's queue (no worker runs here), as their payloads. */
+async function jobsNamed(name: JobName): Promise<Record<string, unknown>[]> {
+  const jobs = await queue.getJobs(['waiting', 'delayed', 'prioritized']);
+  return jobs.filter((j) => j.name === name).map((j) => j.data as Record<string, unknown>);
+}
+
+/** Inserts `n` messages by `authorId` straight into the table (ids minted in order). */
+async function insertMessages(channelId: string, authorId: string, n: number): Promise<string[]> {
+  const rows = Array.from({ length: n }, (_, i) => ({ id: env.resources.ids.next(), channel_id: channelId, author_id: authorId, content: `m${i}` }));
+  await sql`INSERT INTO messages ${sql(rows)}`;
+  return rows.map((r) => r.id);
+}
+
+t.test('every route needs a session', async (t) => {
+  const routes: [string, string][] = [
+    ['GET', '/api/messages/1'], ['POST', '/api/messages/1'], ['PATCH', '/api/messages/1'], ['DELETE', '/api/messages/1'],
+    ['PUT', '/api/messages/1/pin'], ['DELETE', '/api/messages/1/pin'], ['GET', '/api/messages/channels/1/pins'],
+    ['GET', '/api/messages/1/thread'], ['POST', '/api/messages/1/thread'],
+  ];
+  for (const [method, path] of routes) {
+    const res = await env.request(method, path, { json: {} });
+    t.equal(res.status, 401, `${method} ${path}`);
+  }
+});
+
+t.test('bad ids are 400, unknown ones 404', async (t) => {
+  const guild = await createGuild(env, 'ids');
+  for (const bad of ['abc', '123456789012345678901', '-1']) {
+    for (const [method, path, body] of [
+      ['GET', `/api/messages/${bad}`], ['POST', `/api/messages/${bad}`, { content: 'x' }], ['PATCH', `/api/messages/${bad}`, { content: 'x' }],
+      ['DELETE', `/api/messages/${bad}`], ['PUT', `/api/messages/${bad}/pin`], ['GET', `/api/messages/channels/${bad}/pins`],
+      ['POST', `/api/messages/${bad}/thread`, { name: 'x' }],
+    ] as [string, string, unknown?][]) {
+      assertError(t, await call(method, path, guild.owner, body), 400, undefined, `${method} ${path}`);
+    }
+  }
+  assertError(t, await call('GET', '/api/messages/99999999999999999999', guild.owner), 400, undefined, 'beyond int8');
+  assertError(t, await call('GET', '/api/messages/42', guild.owner), 404, 'Channel not found');
+  assertError(t, await call('POST', '/api/messages/42', guild.owner, { content: 'x' }), 404, 'Channel not found');
+  assertError(t, await call('PATCH', '/api/messages/42', guild.owner, { content: 'x' }), 404, 'Message not found');
+  assertError(t, await call('DELETE', '/api/messages/42', guild.owner), 404, 'Message not found');
+  assertError(t, await call('PUT', '/api/messages/42/pin', guild.owner), 404, 'Message not found');
+  assertError(t, await call('GET', `/api/messages/${guild.general.id}?before=abc`, guild.owner), 400);
+  assertError(t, await call('GET', `/api/messages/${guild.general.id}?limit=ten`, guild.owner), 400);
+});
+
+t.test('send: the full Message Object, in the history too, with nickname, reply fields and jobs', async (t) => {
+  const guild = await createGuild(env, 'send');
+  const member = await addMember(env, guild);
+  await sql`UPDATE server_members SET nickname = 'Nick' WHERE server_id = ${guild.server.id} AND user_id = ${member.user.id}`;
+  const first = await send(guild.general.id, member, { content: '  hello  ' });
+  t.same(Object.keys(first).sort(), MESSAGE_KEYS, 'every field of the Message Object');
+  t.match(first, {
+    channel_id: guild.general.id, user_id: member.user.id, username: member.user.username, display_name: 'Nick', avatar: null,
+    content: 'hello', attachments: [], updated_at: null, edited_at: null, is_pinned: false,
+    reply_to_id: null, reply_to_content: null, reply_to_username: null, thread_channel_id: null, thread_reply_count: 0,
+  });
+  const reply = await send(guild.general.id, guild.owner, { content: 'answer', replyTo: first.id });
+  t.match(reply, { reply_to_id: first.id, reply_to_content: 'hello', reply_to_username: 'Nick' }, 'reply_to_username prefers the nickname');
+  const alias = await send(guild.general.id, member, { content: 'alias', replyToId: reply.id });
+  t.match(alias, { reply_to_id: reply.id, reply_to_username: guild.owner.user.username });
+
+  const history = await call('GET', `/api/messages/${guild.general.id}`, member);
+  t.equal(history.status, 200);
+  t.same(history.body.map((m: { id: string }) => m.id), [first.id, reply.id, alias.id], 'oldest→newest');
+  t.same(history.body[1], reply, 'the history shows the same object the send returned');
+
+  const unread = await jobsNamed('aggregate-unread');
+  t.ok(unread.filter((j) => j.channelId === guild.general.id).length >= 3, 'aggregate-unread enqueued per message');
+  t.same((await jobsNamed('process-attachments')).filter((j) => [first.id, reply.id].includes(j.messageId as string)), [], 'no attachment job without files');
+});
+
+t.test('send refusals', async (t) => {
+  const guild = await createGuild(env, 'refuse');
+  const member = await addMember(env, guild);
+  const stranger = await env.register('stranger');
+  const general = guild.general.id;
+  assertError(t, await call('POST', `/api/messages/${general}`, member, {}), 400, 'Message must have content or attachments');
+  assertError(t, await call('POST', `/api/messages/${general}`, member, { content: '   ' }), 400, 'Message must have content or attachments');
+  assertError(t, await call('POST', `/api/messages/${general}`, member, { content: 'x'.repeat(2001) }), 400, /at most 2000/);
+  t.equal((await call('POST', `/api/messages/${general}`, member, { content: ` ${'é'.repeat(2000)} ` })).status, 201, '2000 characters after trimming');
+  assertError(t, await call('POST', `/api/messages/${general}`, stranger, { content: 'hi' }), 403, 'You are not a member of this server');
+  const channels = (await call('GET', `/api/channels/${guild.server.id}`, guild.owner)).body as { id: string; type: string }[];
+  const category = channels.find((c) => c.type === 'category')!;
+  const voice = channels.find((c) => c.type === 'voice')!;
+  assertError(t, await call('POST', `/api/messages/${category.id}`, member, { content: 'hi' }), 400, /category/);
+  assertError(t, await call('POST', `/api/messages/${voice.id}`, member, { content: 'hi' }), 400, /voice/);
+  const forum = await createChannel(guild, { name: 'forum', type: 'forum' });
+  assertError(t, await call('POST', `/api/messages/${forum.id}`, member, { content: 'hi' }), 400, /posts/);
+
+  assertError(t, await call('POST', `/api/messages/${general}`, member, { content: 'hey @everyone' }), 403, 'You do not have permission to use @everyone or @here');
+  assertError(t, await call('POST', `/api/messages/${general}`, member, { content: '@here now' }), 403, /@everyone or @here/);
+  t.equal((await call('POST', `/api/messages/${general}`, member, { content: 'mail me@everyone.org' })).status, 201, 'not a mention inside a word');
+
+  const other = await createChannel(guild, { name: 'other' });
+  const elsewhere = await send(other.id, member, { content: 'elsewhere' });
+  assertError(t, await call('POST', `/api/messages/${general}`, member, { content: 'r', replyTo: elsewhere.id }), 400, /in this channel/);
+  assertError(t, await call('POST', `/api/messages/${general}`, member, { content: 'r', replyTo: '123' }), 400, /in this channel/);
+  assertError(t, await call('POST', `/api/messages/${general}`, member, { content: 'r', replyTo: 'abc' }), 400);
+
+  // SEND_MESSAGES denied for the member in this channel.
+  await call('PUT', `/api/channels/${other.id}/permissions/${member.user.id}`, guild.owner, { target_type: 'member', deny: Flags.SEND_MESSAGES.toString() });
+  assertError(t, await call('POST', `/api/messages/${other.id}`, member, { content: 'hi' }), 403, /SEND_MESSAGES/);
+  // VIEW_CHANNEL denied: the channel is not theirs to read or write.
+  await call('PUT', `/api/channels/${other.id}/permissions/${member.user.id}`, guild.owner, { target_type: 'member', deny: Flags.VIEW_CHANNEL.toString() });
+  assertError(t, await call('POST', `/api/messages/${other.id}`, member, { content: 'hi' }), 403, /VIEW_CHANNEL/);
+  assertError(t, await call('GET', `/api/messages/${other.id}`, member), 403, /VIEW_CHANNEL/);
+  // READ_MESSAGE_HISTORY denied: no history, sending still works.
+  await call('PUT', `/api/channels/${other.id}/permissions/${member.user.id}`, guild.owner, { target_type: 'member', deny: Flags.READ_MESSAGE_HISTORY.toString() });
+  assertError(t, await call('GET', `/api/messages/${other.id}`, member), 403, /READ_MESSAGE_HISTORY/);
+  t.equal((await call('POST', `/api/messages/${other.id}`, member, { content: 'blind' })).status, 201);
+
+  assertError(t, await env.request('POST', `/api/messages/${general}`, { cookie: member.cookie, payload: 'hi', headers: { 'content-type': 'text/plain' } }), 415);
+});
+
+t.test('mentions are resolved at send time into the message row', async (t) => {
+  const guild = await createGuild(env, 'mentions');
+  const alice = await addMember(env, guild);
+  const bob = await addMember(env, guild);
+  const outsider = await env.register('outsider');
+  const mod = await memberWith(env, guild, Flags.MENTION_EVERYONE);
+  const stored = async (id: string) => (await sql<{ mention_everyone: boolean; mentions: string[] }[]>`
+    SELECT mention_everyone, mentions::text[] AS mentions FROM messages WHERE id = ${id}`)[0]!;
+
+  const tagged = await send(guild.general.id, alice, { content: `hi <@${bob.user.id}> and <@${outsider.user.id}>` });
+  t.same(await stored(tagged.id), { mention_everyone: false, mentions: [bob.user.id] }, '<@id> of members only');
+  const named = await send(guild.general.id, bob, { content: `@${alice.user.username.toUpperCase()}, look` });
+  t.same(await stored(named.id), { mention_everyone: false, mentions: [alice.user.id] }, '@username, case-insensitive, as a whole word');
+  const glued = await send(guild.general.id, bob, { content: `@${alice.user.username}x and x@${alice.user.username}` });
+  t.same(await stored(glued.id), { mention_everyone: false, mentions: [] }, 'not inside a longer word');
+  const everyone = await send(guild.general.id, mod, { content: '@everyone meeting' });
+  t.same(await stored(everyone.id), { mention_everyone: true, mentions: [] });
+  const owner = await send(guild.general.id, guild.owner, { content: '@here too' });
+  t.equal((await stored(owner.id)).mention_everyone, true, 'the owner holds MENTION_EVERYONE');
+});
+
+t.test('edit: author only, 1–2000 characters, message_updated with the full object', async (t) => {
+  const guild = await createGuild(env, 'edit');
+  const member = await addMember(env, guild);
+  const socket = await env.connect(member.cookie);
+  t.same(await roomAck(socket, 'join_channel', guild.general.id), { ok: true });
+  const message = await send(guild.general.id, member, { content: 'first' });
+
+  assertError(t, await call('PATCH', `/api/messages/${message.id}`, guild.owner, { content: 'hijack' }), 403, 'You can only edit your own messages');
+  assertError(t, await call('PATCH', `/api/messages/${message.id}`, member, { content: '  ' }), 400, /content/);
+  assertError(t, await call('PATCH', `/api/messages/${message.id}`, member, { content: 'y'.repeat(2001) }), 400, /2000/);
+  assertError(t, await call('PATCH', `/api/messages/${message.id}`, member, {}), 400);
+  assertError(t, await call('PATCH', `/api/messages/${message.id}`, member, { content: '@everyone' }), 403, /@everyone/);
+
+  const updated = nextEvent(socket, 'message_updated');
+  const res = await call('PATCH', `/api/messages/${message.id}`, member, { content: ' second ' });
+  t.equal(res.status, 200);
+  t.match(res.body, { id: message.id, content: 'second', created_at: message.created_at });
+  t.type(res.body.edited_at, 'string');
+  t.equal(res.body.updated_at, res.body.edited_at, 'updated_at and edited_at are the same instant');
+  t.same(await updated, res.body, 'the event carries the same full object');
+});
+
+t.test('delete: own, or MANAGE_MESSAGES in the channel; message_deleted; 404 after', async (t) => {
+  const guild = await createGuild(env, 'delete');
+  const member = await addMember(env, guild);
+  const other = await addMember(env, guild);
+  const mod = await memberWith(env, guild, Flags.MANAGE_MESSAGES);
+  const socket = await env.connect(other.cookie);
+  t.same(await roomAck(socket, 'join_channel', guild.general.id), { ok: true });
+
+  const mine = await send(guild.general.id, member, { content: 'mine' });
+  assertError(t, await call('DELETE', `/api/messages/${mine.id}`, other), 403, 'You can only delete your own messages');
+  const deleted = nextEvent(socket, 'message_deleted');
+  t.equal((await call('DELETE', `/api/messages/${mine.id}`, member)).status, 204);
+  t.same(await deleted, { messageId: mine.id, channelId: guild.general.id });
+  assertError(t, await call('DELETE', `/api/messages/${mine.id}`, member), 404, 'Message not found');
+
+  const theirs = await send(guild.general.id, member, { content: 'theirs' });
+  t.equal((await call('DELETE', `/api/messages/${theirs.id}`, mod)).status, 204, 'a moderator may');
+  const again = await send(guild.general.id, member, { content: 'again' });
+  t.equal((await call('DELETE', `/api/messages/${again.id}`, guild.owner)).status, 204, 'the owner may');
+  t.same((await call('GET', `/api/messages/${guild.general.id}`, member)).body, []);
+});
+
+t.test('history pages over a few hundred messages: no gaps, no duplicates, oldest→newest', async (t) => {
+  const guild = await createGuild(env, 'pages');
+  const ids = await insertMessages(guild.general.id, guild.owner.user.id, 305);
+  const get = async (query: string) => {
+    const res = await call('GET', `/api/messages/${guild.general.id}?${query}`, guild.owner);
+    t.equal(res.status, 200, query);
+    return (res.body as { id: string }[]).map((m) => m.id);
+  };
+  t.same(await get(''), ids.slice(-50), 'default: the newest 50');
+  t.equal((await get('limit=500')).length, 100, 'limit clamped to 100');
+  t.same(await get('limit=0'), ids.slice(-1), 'limit clamped to 1');
+
+  // Scrolling up with `before`.
+  const up: string[] = [];
+  let page = await get('limit=40');
+  while (page.length) {
+    up.unshift(...page);
+    page = await get(`limit=40&before=${page[0]}`);
+  }
+  t.same(up, ids, 'before: every message once, in order');
+
+  // Catching up with `after`.
+  const down: string[] = [];
+  let cursor = '0';
+  for (;;) {
+    const next = await get(`limit=70&after=${cursor}`);
+    if (!next.length) break;
+    down.push(...next);
+    cursor = next.at(-1)!;
+  }
+  t.same(down, ids, 'after: every message once, in order');
+  t.same(await get(`after=${ids[10]}&before=${ids[14]}`), ids.slice(11, 14), 'both cursors bound the page');
+  t.same(await get(`before=${ids[0]}`), [], 'nothing before the first');
+});
+
+t.test('events: message_created to the channel room, channel_notification only to viewers', async (t) => {
+  const guild = await createGuild(env, 'events');
+  const member = await addMember(env, guild);
+  const blind = await addMember(env, guild);
+  const secret = await createChannel(guild, { name: 'secret' });
+  await call('PUT', `/api/channels/${secret.id}/permissions/${blind.user.id}`, guild.owner, { target_type: 'member', deny: Flags.VIEW_CHANNEL.toString() });
+
+  const memberSocket = await listenToServer(env, t, member.cookie, guild.server.id);
+  t.same(await roomAck(memberSocket, 'join_channel', secret.id), { ok: true });
+  const blindSocket = await listenToServer(env, t, blind.cookie, guild.server.id);
+  t.match(await roomAck(blindSocket, 'join_channel', secret.id), { ok: false }, 'cannot join the hidden channel');
+  const blindCreated = record(blindSocket, 'message_created');
+  const blindNotified = record(blindSocket, 'channel_notification');
+
+  const created = nextEvent(memberSocket, 'message_created');
+  const notified = nextEvent(memberSocket, 'channel_notification');
+  const message = await send(secret.id, guild.owner, { content: 'classified' });
+  t.same(await created, message);
+  t.same(await notified, { channelId: secret.id, serverId: guild.server.id, messageId: message.id, username: guild.owner.user.username, content: 'classified' });
+
+  // A message in general afterwards reaches the blind member: everything before it has too.
+  const generalNote = nextEvent(blindSocket, 'channel_notification', { filter: (p) => p.channelId === guild.general.id });
+  await send(guild.general.id, guild.owner, { content: 'public' });
+  await generalNote;
+  t.same(blindCreated, [], 'no message_created of the hidden channel');
+  t.same(blindNotified.filter((n) => n.channelId === secret.id), [], 'no channel_notification of the hidden channel');
+});
+
+t.test('a role-based VIEW_CHANNEL deny hides the notification too', async (t) => {
+  const guild = await createGuild(env, 'roledeny');
+  const member = await addMember(env, guild);
+  const role = await grantRole(env, guild, member, 0n, 'muted');
+  const hidden = await createChannel(guild, { name: 'hidden' });
+  await call('PUT', `/api/channels/${hidden.id}/permissions/${role.id}`, guild.owner, { target_type: 'role', deny: Flags.VIEW_CHANNEL.toString() });
+  const socket: TestSocket = await listenToServer(env, t, member.cookie, guild.server.id);
+  const notes = record(socket, 'channel_notification');
+  await send(hidden.id, guild.owner, { content: 'secret' });
+  const barrier = nextEvent(socket, 'channel_notification', { filter: (p) => p.channelId === guild.general.id });
+  await send(guild.general.id, guild.owner, { content: 'open' });
+  await barrier;
+  t.same(notes.map((n) => n.channelId), [guild.general.id]);
+});

@@ -1,0 +1,286 @@
+// Messages in server channels and threads: history pages, send (JSON, or multipart with
+// attachments), edit, delete, pins; threads started from a message; forum posts (a thread in a
+// forum channel with its opener message). Every send announces message_created to the channel
+// room and channel_notification to the members who may view the channel, then enqueues the
+// unread aggregation (and attachment processing when there are files).
+import { rooms } from '@nexusguild/shared/events';
+import type { ChannelGrant } from '@nexusguild/shared/authorize';
+import type { Db } from '@nexusguild/shared/db/index';
+import type { JobName, JobPayloads } from '@nexusguild/shared/jobs';
+import { MAX_CONTENT, mentionsEveryone } from '@nexusguild/shared/messages';
+import { Flags, has } from '@nexusguild/shared/permissions';
+import type { ChannelRow, GuardedChannel } from '@nexusguild/shared/repos/access';
+import { messagesRepo } from '@nexusguild/shared/repos/messages';
+import { threadsRepo } from '@nexusguild/shared/repos/threads';
+import { isId } from '@nexusguild/shared/ids';
+import type { MessageObject } from '@nexusguild/shared/wire';
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
+import type { App, ApiDeps } from '../../app.ts';
+import { HttpError, badRequest, forbidden, notFound } from '../../errors.ts';
+import { demand, guards } from '../../guards.ts';
+import { enqueueAfterCommit, removeObjects } from '../../jobs.ts';
+import { presentChannel } from '../../present.ts';
+import { channelRooms, guildPublishing } from '../../publish.ts';
+import { discardUploads, receiveUpload, type ReceivedUpload, type StoredUpload } from '../../uploads.ts';
+import * as schema from './schema.ts';
+
+/** Channel types that hold messages directly (forums hold posts, which are threads). */
+const MESSAGE_CHANNELS = new Set(['text', 'announcement', 'thread', 'private_thread']);
+const THREAD_PARENTS = new Set(['text', 'announcement']);
+const FORUMS = new Set(['forum', 'media']);
+const isThread = (c: ChannelRow) => c.type === 'thread' || c.type === 'private_thread';
+
+/** What a send carries once read and checked. */
+interface MessageInput {
+  content: string;
+  replyToId: string | null;
+  files: StoredUpload[];
+}
+
+export function clampLimit(limit: number | undefined): number {
+  return Math.min(schema.PAGE.max, Math.max(schema.PAGE.min, limit ?? schema.PAGE.default));
+}
+
+/** Text after trimming: at most 2000 characters; empty only when `allowEmpty` (files attached). */
+function checkedContent(raw: string | undefined, allowEmpty: boolean): string {
+  const content = (raw ?? '').trim();
+  if (!content && !allowEmpty) throw badRequest('Message must have content or attachments', [{ field: 'content', message: 'is empty' }]);
+  if ([...content].length > MAX_CONTENT) {
+    throw badRequest(`Message content must be at most ${MAX_CONTENT} characters`, [{ field: 'content', message: `is longer than ${MAX_CONTENT} characters` }]);
+  }
+  return content;
+}
+
+/** The reply target under either spelling (decisions, Field aliases); empty means none. */
+function replyTarget(fields: Record<string, unknown>): string | null {
+  const value = fields.replyTo ?? fields.replyToId ?? null;
+  if (value === null || value === '') return null;
+  if (!isId(value)) throw badRequest('replyTo must be a message id', [{ field: 'replyTo', message: 'is not an id' }]);
+  return value;
+}
+
+/** Runs `write` with stored uploads; if it fails, the objects go too (no object without its row). */
+async function withUploads<T>(storage: ApiDeps['storage'], files: StoredUpload[], write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    await discardUploads(storage, files);
+    throw err;
+  }
+}
+
+export async function messageRoutes(app: App, deps: ApiDeps) {
+  const { sql, ids, publisher, storage, jobs, config } = deps;
+  const guard = guards(sql);
+  const publishing = guildPublishing(sql, publisher);
+  const messages = messagesRepo(sql);
+
+  const enqueue = <N extends JobName>(log: FastifyBaseLogger, name: N, data: JobPayloads[N]) => enqueueAfterCommit(jobs, log, name, data);
+
+  /** A message of a server channel and the caller's grant in its channel (404 unknown, 403 not allowed). */
+  async function messageAccess(messageId: string, userId: string, needed = 0n) {
+    const message = await messages.find(messageId);
+    if (!message || message.server_id === null) throw notFound('Message'); // DMs have their own routes
+    return { message, grant: await guard.channel(message.channel_id, userId, needed) };
+  }
+
+  /** The permission a send needs in this channel. */
+  function demandSend(grant: ChannelGrant) {
+    const { channel } = grant;
+    if (FORUMS.has(channel.type)) throw badRequest('Messages in a forum channel go in its posts');
+    if (!MESSAGE_CHANNELS.has(channel.type)) throw badRequest(`Messages cannot be sent to a ${channel.type} channel`);
+    demand(grant.permissions, isThread(channel) ? Flags.SEND_MESSAGES_IN_THREADS : Flags.SEND_MESSAGES);
+  }
+
+  /**
+   * The send's fields and files: multipart (files stream to S3 under `attachments/<channelId>/`,
+   * ATTACH_FILES needed) or a JSON body (text only).
+   */
+  async function readForm(request: FastifyRequest, grant: ChannelGrant, channelId: string): Promise<ReceivedUpload> {
+    if (!request.isMultipart()) {
+      const body = (request.body ?? {}) as Record<string, unknown>;
+      const fields = Object.fromEntries(Object.entries(body).filter((e): e is [string, string] => typeof e[1] === 'string'));
+      return { fields, files: [] };
+    }
+    return receiveUpload(request, { storage, ids }, {
+      fileFields: schema.FILE_FIELDS,
+      maxFiles: schema.MAX_FILES,
+      maxFileBytes: config.maxUploadBytes,
+      keyPrefix: `attachments/${channelId}`,
+      accept: () => demand(grant.permissions, Flags.ATTACH_FILES),
+    });
+  }
+
+  /** Checks a send's fields against the caller's permissions: text, reply target, @everyone. */
+  function messageInput(grant: ChannelGrant, form: ReceivedUpload): MessageInput {
+    const content = checkedContent(form.fields.content, form.files.length > 0);
+    const replyToId = replyTarget(form.fields);
+    if (mentionsEveryone(content) && !has(grant.permissions, Flags.MENTION_EVERYONE)) {
+      throw forbidden('You do not have permission to use @everyone or @here');
+    }
+    return { content, replyToId, files: form.files };
+  }
+
+  /** Writes a message and its attachments inside `tx`; the channel row is locked against deletion. */
+  async function writeMessage(tx: Db, channel: ChannelRow, authorId: string, input: MessageInput): Promise<string> {
+    const repo = messagesRepo(tx);
+    if (!(await repo.lockChannel(channel.id))) throw notFound('Channel');
+    if (input.replyToId && !(await repo.inChannel(input.replyToId, channel.id))) {
+      throw badRequest('replyTo must be a message in this channel', [{ field: 'replyTo', message: 'is not a message of this channel' }]);
+    }
+    const id = ids.next();
+    await repo.create({
+      id, channelId: channel.id, authorId, content: input.content, replyToId: input.replyToId,
+      mentionEveryone: mentionsEveryone(input.content), mentions: await repo.mentionedMembers(channel.server_id, input.content),
+    });
+    await repo.addAttachments(input.files.map((f) => ({
+      id: f.id, messageId: id, filename: f.filename, storageKey: f.key, contentType: f.contentType, size: f.size,
+    })));
+    return id;
+  }
+
+  /** After commit: the message to the channel room, the notification to viewers, then the jobs. */
+  async function announceMessage(log: FastifyBaseLogger, channel: GuardedChannel, message: MessageObject, author: string, notice = message.content) {
+    publisher.emit(rooms.channel(channel.id), 'message_created', message);
+    await publishing.toViewers(channel, 'channel_notification', {
+      channelId: channel.id, serverId: channel.server_id, messageId: message.id, username: author, content: notice,
+    });
+    await enqueue(log, 'aggregate-unread', { channelId: channel.id });
+    if (message.attachments.length) await enqueue(log, 'process-attachments', { messageId: message.id });
+  }
+
+  async function loadOne(id: string): Promise<MessageObject> {
+    const [message] = await messages.load([id]);
+    if (!message) throw notFound('Message'); // deleted between commit and read
+    return message;
+  }
+
+  app.get('/api/messages/:channelId', { schema: schema.history }, async (request) => {
+    const { channel } = await guard.channel(request.params.channelId, request.user.id, Flags.READ_MESSAGE_HISTORY);
+    const { limit, before, after } = request.query;
+    return messages.page(channel.id, { limit: clampLimit(limit), before, after });
+  });
+
+  app.post('/api/messages/:channelId', { schema: schema.send }, async (request, reply) => {
+    const grant = await guard.channel(request.params.channelId, request.user.id);
+    demandSend(grant);
+    const form = await readForm(request, grant, grant.channel.id);
+    const message = await withUploads(storage, form.files, async () => {
+      const input = messageInput(grant, form);
+      const id = await sql.begin((tx) => writeMessage(tx, grant.channel, request.user.id, input));
+      return loadOne(id);
+    });
+    await announceMessage(request.log, grant.channel, message, request.user.username);
+    return reply.status(201).send(message);
+  });
+
+  app.patch('/api/messages/:messageId', { schema: schema.edit }, async (request) => {
+    const { message, grant } = await messageAccess(request.params.messageId, request.user.id);
+    if (message.author_id !== request.user.id) throw forbidden('You can only edit your own messages');
+    const content = checkedContent(request.body.content, message.has_attachments);
+    if (mentionsEveryone(content) && !has(grant.permissions, Flags.MENTION_EVERYONE)) {
+      throw forbidden('You do not have permission to use @everyone or @here');
+    }
+    const edited = await sql.begin(async (tx) => {
+      const repo = messagesRepo(tx);
+      const mentions = await repo.mentionedMembers(grant.server.id, content);
+      return repo.edit(message.id, { content, mentionEveryone: mentionsEveryone(content), mentions });
+    });
+    if (!edited) throw notFound('Message');
+    const updated = await loadOne(message.id);
+    publisher.emit(rooms.channel(message.channel_id), 'message_updated', updated);
+    return updated;
+  });
+
+  app.delete('/api/messages/:messageId', { schema: schema.remove }, async (request, reply) => {
+    const { message, grant } = await messageAccess(request.params.messageId, request.user.id);
+    if (message.author_id !== request.user.id && !has(grant.permissions, Flags.MANAGE_MESSAGES)) {
+      throw forbidden('You can only delete your own messages');
+    }
+    const removed = await sql.begin((tx) => messagesRepo(tx).remove(message.id));
+    if (!removed) throw notFound('Message');
+    const channelId = message.channel_id;
+    publisher.emit(rooms.channel(channelId), 'message_deleted', { messageId: message.id, channelId });
+    if (removed.threadId) {
+      // The thread went with its message (notes §3.4 [rec]): announced like a deleted channel.
+      publisher.emit(rooms.server(grant.server.id), 'channel_deleted', { channelId: removed.threadId, serverId: grant.server.id });
+      publisher.clearRooms(channelRooms([removed.threadId]));
+    }
+    await removeObjects(jobs, removed.keys, request.log);
+    await enqueue(request.log, 'aggregate-unread', { channelId });
+    return reply.status(204).send(null);
+  });
+
+  // Pins: MANAGE_MESSAGES in the message's channel; both directions are idempotent and announce
+  // only an actual change.
+
+  for (const [method, pinned] of [['PUT', true], ['DELETE', false]] as const) {
+    app.route({
+      method,
+      url: '/api/messages/:messageId/pin',
+      schema: schema.pin,
+      handler: async (request) => {
+        const { message } = await messageAccess(request.params.messageId, request.user.id, Flags.MANAGE_MESSAGES);
+        const changed = await sql.begin((tx) => messagesRepo(tx).setPinned(message.id, pinned, request.user.id));
+        if (changed === null) throw notFound('Message');
+        if (changed) {
+          publisher.emit(rooms.channel(message.channel_id), pinned ? 'message_pinned' : 'message_unpinned', { messageId: message.id, channelId: message.channel_id });
+        }
+        return loadOne(message.id);
+      },
+    });
+  }
+
+  app.get('/api/messages/channels/:channelId/pins', { schema: schema.pins }, async (request) => {
+    const { channel } = await guard.channel(request.params.channelId, request.user.id, Flags.READ_MESSAGE_HISTORY);
+    return messages.pins(channel.id);
+  });
+
+  // Threads (decisions, Model; notes §8): at most one per message, a channel of type thread or
+  // private_thread whose overrides are its parent's; a private one is seen by its members.
+
+  const presentThread = (row: ChannelRow, messageCount: number) => ({ ...presentChannel(row), reply_count: messageCount });
+
+  app.post('/api/messages/:messageId/thread', { schema: schema.createThread }, async (request, reply) => {
+    const isPrivate = request.body.isPrivate ?? request.body.is_private ?? false;
+    const needed = isPrivate ? Flags.CREATE_PRIVATE_THREADS : Flags.CREATE_PUBLIC_THREADS;
+    const { message, grant } = await messageAccess(request.params.messageId, request.user.id, needed);
+    const { channel, server } = grant;
+    if (!THREAD_PARENTS.has(channel.type)) throw badRequest('Threads can only be created in text or announcement channels');
+    const name = request.body.name.trim();
+    if (!name) throw badRequest('Thread name required', [{ field: 'name', message: 'is empty' }]);
+    const { thread, created } = await sql.begin(async (tx) => {
+      const repo = threadsRepo(tx);
+      // The parent is locked (FOR SHARE) so a concurrent channel delete waits and then takes the
+      // thread with it; the message too, so it cannot vanish under the new thread.
+      if (!(await messagesRepo(tx).lockChannel(channel.id))) throw notFound('Channel');
+      if (!(await repo.lockMessage(message.id))) throw notFound('Message');
+      const existing = await repo.byMessage(message.id);
+      if (existing) return { thread: existing, created: false };
+      const row = await repo.create({
+        id: ids.next(), serverId: server.id, type: isPrivate ? 'private_thread' : 'thread', name,
+        parentId: channel.id, parentMessageId: message.id, ownerId: request.user.id,
+      });
+      if (!row) return { thread: (await repo.byMessage(message.id))!, created: false }; // a concurrent creation won
+      await repo.addMember(row.id, request.user.id);
+      return { thread: { ...row, message_count: 0 }, created: true };
+    });
+    if (!created) {
+      await guard.channel(thread.id, request.user.id); // an existing private thread is its members' only
+      return reply.status(200).send(presentThread(thread, thread.message_count));
+    }
+    const presented = presentThread(thread, 0);
+    await publishing.toViewers({ ...thread, overrides: channel.overrides }, 'thread_created', {
+      serverId: server.id, parentChannelId: channel.id, messageId: message.id, thread: presentChannel(thread),
+    });
+    return reply.status(201).send(presented);
+  });
+
+  app.get('/api/messages/:messageId/thread', { schema: schema.getThread }, async (request) => {
+    const { message } = await messageAccess(request.params.messageId, request.user.id);
+    const thread = await threadsRepo(sql).byMessage(message.id);
+    if (!thread) throw new HttpError(404, 'No thread found');
+    await guard.channel(thread.id, request.user.id);
+    return presentThread(thread, thread.message_count);
+  });
+}
