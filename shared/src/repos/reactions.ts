@@ -23,14 +23,17 @@ export function reactionsRepo(sql: Db) {
      * reacted with it, and how many distinct emoji it carries.
      */
     async lockForAdd(messageId: string, emoji: string, userId: string): Promise<{ present: boolean; mine: boolean; distinct: number } | null> {
-      // FOR NO KEY UPDATE does not block foreign-key checks (replies, reactions) on the row.
+      // FOR NO KEY UPDATE does not block foreign-key checks (replies, reactions) on the row. The
+      // state is read by a second statement: its snapshot is taken after the lock is granted, so
+      // it sees what the add that held the lock before committed.
+      const [locked] = await sql`SELECT 1 FROM messages WHERE id = ${messageId} FOR NO KEY UPDATE`;
+      if (!locked) return null;
       const [row] = await sql<{ present: boolean; mine: boolean; distinct: number }[]>`
         SELECT
-          EXISTS (SELECT 1 FROM reactions WHERE message_id = m.id AND emoji = ${emoji}) AS present,
-          EXISTS (SELECT 1 FROM reactions WHERE message_id = m.id AND emoji = ${emoji} AND user_id = ${userId}) AS mine,
-          (SELECT count(DISTINCT emoji)::int FROM reactions WHERE message_id = m.id) AS distinct
-        FROM messages m WHERE m.id = ${messageId} FOR NO KEY UPDATE`;
-      return row ?? null;
+          EXISTS (SELECT 1 FROM reactions WHERE message_id = ${messageId} AND emoji = ${emoji}) AS present,
+          EXISTS (SELECT 1 FROM reactions WHERE message_id = ${messageId} AND emoji = ${emoji} AND user_id = ${userId}) AS mine,
+          (SELECT count(DISTINCT emoji)::int FROM reactions WHERE message_id = ${messageId}) AS distinct`;
+      return row!;
     },
 
     async add(messageId: string, emoji: string, userId: string): Promise<void> {
