@@ -148,6 +148,19 @@ export interface ReactionAggregate {
   users: { userId: string; username: string }[];
 }
 
+/** A server's custom emoji; reactions name it `custom:<server_id>:<name>`. */
+export interface EmojiObject {
+  id: string;
+  server_id: string;
+  name: string;
+  /** Relative, under /uploads/. */
+  url: string;
+  /** The stored file's name (the original's field, kept for compatibility). */
+  filename: string;
+  created_by: string | null;
+  created_at: string;
+}
+
 export interface VoiceState {
   userId: string;
   username: string;

@@ -14,6 +14,7 @@ import { registerRateLimit } from './plugins/rate-limit.ts';
 import { registerSession } from './plugins/session.ts';
 import { authRoutes } from './routes/auth/routes.ts';
 import { channelRoutes } from './routes/channels/routes.ts';
+import { emojiRoutes } from './routes/emojis/routes.ts';
 import { healthRoutes } from './routes/health/routes.ts';
 import { messageRoutes } from './routes/messages/routes.ts';
 import { moderationRoutes } from './routes/moderation/routes.ts';
@@ -82,6 +83,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
     await scope.register(fastifyMultipart);
     const files = scope.withTypeProvider<TypeBoxTypeProvider>();
     await messageRoutes(files, deps);
+    await emojiRoutes(files, deps);
   });
 
   app.get('/api/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
