@@ -20,6 +20,8 @@ export interface AttachmentObject {
   content_type: string;
   width?: number;
   height?: number;
+  /** An image's thumbnail (webp, at most 400 px on its longer side), once the worker has made it. */
+  thumbnail_url?: string;
 }
 
 export interface MessageObject {
