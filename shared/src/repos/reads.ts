@@ -12,9 +12,13 @@ import { EPOCH } from '../ids.ts';
  */
 export const UNREAD_CAP = 1000;
 
+/**
+ * The snowflake of when the member `sm` (a server_members row in the query) joined: the cursor of
+ * a channel they never marked read, and the floor of any cursor (nothing before joining counts).
+ */
+export const joinedCursor = (sql: Db) => sql`((floor(extract(epoch FROM sm.joined_at) * 1000)::bigint - ${EPOCH.toString()}::bigint) << 22)`;
+
 export function readsRepo(sql: Db) {
-  /** The snowflake of when a member joined: their cursor in a channel they never marked read. */
-  const joinedCursor = () => sql`((floor(extract(epoch FROM sm.joined_at) * 1000)::bigint - ${EPOCH.toString()}::bigint) << 22)`;
 
   /**
    * The unread and mention counts of one member (`m.user_id`, `m.cursor`) in channel `channelId`:
@@ -38,13 +42,15 @@ export function readsRepo(sql: Db) {
      * Recounts every member of the channel's server (a no-op for a channel that is gone or a DM).
      * A row is updated only while its cursor is still the one counted from: a mark-read that
      * commits meanwhile wins (this statement re-checks the row and skips it). Members without a
-     * row get one only when they have something unread (no row reads as 0).
+     * row get one only when they have something unread (no row reads as 0). A cursor from before
+     * the member (re)joined moves up to the join, so the channel list can tell counts made
+     * before a rejoin (cursor below the join: stale) from current ones.
      */
     async aggregate(channelId: string): Promise<void> {
       await sql`
         WITH m AS (
           SELECT sm.user_id, rs.last_read_id AS seen,
-            GREATEST(COALESCE(rs.last_read_id, 0), ${joinedCursor()}) AS cursor
+            GREATEST(COALESCE(rs.last_read_id, 0), ${joinedCursor(sql)}) AS cursor
           FROM channels ch
           JOIN server_members sm ON sm.server_id = ch.server_id
           LEFT JOIN read_states rs ON rs.user_id = sm.user_id AND rs.channel_id = ch.id
@@ -54,10 +60,10 @@ export function readsRepo(sql: Db) {
           SELECT m.user_id, m.seen, m.cursor, c.unread, c.mentions FROM m ${countsFor(channelId)}
         ),
         updated AS (
-          UPDATE read_states rs SET unread_count = counted.unread, mention_count = counted.mentions
+          UPDATE read_states rs SET last_read_id = counted.cursor, unread_count = counted.unread, mention_count = counted.mentions
           FROM counted
           WHERE rs.user_id = counted.user_id AND rs.channel_id = ${channelId} AND rs.last_read_id = counted.seen
-            AND (rs.unread_count, rs.mention_count) IS DISTINCT FROM (counted.unread, counted.mentions)
+            AND (rs.last_read_id, rs.unread_count, rs.mention_count) IS DISTINCT FROM (counted.cursor, counted.unread, counted.mentions)
         )
         INSERT INTO read_states (user_id, channel_id, last_read_id, unread_count, mention_count)
         SELECT user_id, ${channelId}, cursor, unread, mentions FROM counted WHERE seen IS NULL AND unread > 0
@@ -66,16 +72,18 @@ export function readsRepo(sql: Db) {
 
     /**
      * Moves the user's cursor to `messageId`, or to the channel's newest message, or (an empty
-     * channel) to `fresh`, and counts what is left after it, in one statement. Returns the new
-     * cursor; null when `messageId` is not a message of this channel.
+     * channel) to `fresh` (never below when they joined), and counts what is left after it, in one
+     * statement. Returns the new cursor; null when `messageId` is not a message of this channel
+     * (or the user is not a member).
      */
     async markRead(userId: string, channelId: string, messageId: string | null, fresh: string): Promise<string | null> {
       const [row] = await sql<{ last_read_id: string }[]>`
         WITH m AS (
-          SELECT u.id AS user_id,
-            COALESCE(${messageId}::bigint, (SELECT max(id) FROM messages WHERE channel_id = ${channelId}), ${fresh}::bigint) AS cursor
-          FROM users u
-          WHERE u.id = ${userId}
+          SELECT sm.user_id, GREATEST(
+            COALESCE(${messageId}::bigint, (SELECT max(id) FROM messages WHERE channel_id = ${channelId}), ${fresh}::bigint),
+            ${joinedCursor(sql)}) AS cursor
+          FROM channels ch JOIN server_members sm ON sm.server_id = ch.server_id AND sm.user_id = ${userId}
+          WHERE ch.id = ${channelId}
             AND (${messageId}::bigint IS NULL OR EXISTS (SELECT 1 FROM messages WHERE id = ${messageId}::bigint AND channel_id = ${channelId}))
         )
         INSERT INTO read_states (user_id, channel_id, last_read_id, unread_count, mention_count)
