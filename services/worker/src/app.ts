@@ -6,6 +6,8 @@ import { withRequestId } from '@nexusguild/shared/log';
 import type { Resources } from '@nexusguild/shared/runtime';
 import { reportOutages } from '@nexusguild/shared/redis';
 import { processAvatar } from './avatar.ts';
+import { processAttachments } from './jobs/attachments.ts';
+import { aggregateUnread } from './jobs/unread.ts';
 import { measureJob } from './metrics.ts';
 
 export type WorkerDeps = Omit<Resources, 'close'>;
@@ -14,6 +16,8 @@ type Handlers = { [N in JobName]?: (data: JobPayloads[N], deps: WorkerDeps) => P
 const handlers: Handlers = {
   'delete-objects': async ({ keys }, { storage }) => storage.remove(keys),
   'process-avatar': processAvatar,
+  'aggregate-unread': aggregateUnread,
+  'process-attachments': processAttachments,
 };
 
 export interface JobWorker {
