@@ -63,6 +63,10 @@ const cluster = spawn(process.execPath, ['--import', 'tsx', 'infra/cluster.ts'],
     RATE_LIMIT_ENABLED: 'false',
     LOG_LEVEL: 'warn',
     WORKER_ID: '',
+    // A SIGKILLed gateway's users go offline within TTL + heartbeat: short here, so the test
+    // observes it (the defaults are 5 s / 15 s).
+    PRESENCE_HEARTBEAT_MS: '1000',
+    PRESENCE_TTL_MS: '3000',
   },
   stdio: ['ignore', 'pipe', 'pipe'],
 });
@@ -254,6 +258,86 @@ t.test('guild events cross nodes: posted through API 1, heard on both gateways; 
   await Promise.all(closed);
 });
 
+/** A server owned by a fresh user with a fresh member in it, and its text and voice channels. */
+async function guild(name: string) {
+  const owner = await register(api1);
+  const member = await register(api2);
+  const server = await call(api1, 'POST', '/api/servers', { cookie: owner.cookie, json: { name } });
+  const invite = await call(api2, 'POST', `/api/servers/${server.body.id}/invites`, { cookie: owner.cookie, json: {} });
+  await call(api1, 'POST', '/api/servers/join', { cookie: member.cookie, json: { code: invite.body.code } });
+  const channels = (await call(api2, 'GET', `/api/channels/${server.body.id}`, { cookie: member.cookie })).body as { id: string; type: string }[];
+  const text = channels.find((c) => c.type === 'text')!.id;
+  const voice = channels.find((c) => c.type === 'voice')!.id;
+  return { owner, member, serverId: server.body.id as string, text, voice };
+}
+
+/** Logs `users` out and waits until the gateways closed `sockets` (later tests count sockets). */
+async function logout(users: { cookie: string }[], sockets: TestSocket[]) {
+  const closed = sockets.map((socket) => disconnected(socket, CROSS_PROCESS_MS));
+  for (const user of users) await call(api1, 'POST', '/api/auth/logout', { cookie: user.cookie });
+  await Promise.all(closed);
+}
+
+/** A 7×5 PNG: small, but real enough for the worker to size and thumbnail. */
+async function png(): Promise<Buffer> {
+  const { default: sharp } = await import('sharp');
+  return sharp({ create: { width: 7, height: 5, channels: 3, background: '#3366cc' } }).png().toBuffer();
+}
+
+t.test('messages cross nodes: sent through API 1, delivered on both gateways; an image sent through API 2 is processed by the worker process', async (t) => {
+  const g = await guild('Messages');
+  const [s1, s2] = [await connect(gateway1, g.member.cookie), await connect(gateway2, g.member.cookie)];
+  for (const socket of [s1, s2]) t.same(await socket.timeout(3000).emitWithAck('join_channel', g.text), { ok: true });
+
+  const created = [s1, s2].map((s) => nextEvent(s, 'message_created', { timeoutMs: CROSS_PROCESS_MS }));
+  const sent = await call(api1, 'POST', `/api/messages/${g.text}`, { cookie: g.owner.cookie, json: { content: 'across the cluster' } });
+  t.equal(sent.status, 201);
+  t.match(await Promise.all(created), [{ id: sent.body.id, content: 'across the cluster' }, { id: sent.body.id }], 'both gateways delivered it');
+
+  const form = new FormData();
+  form.append('content', 'a picture');
+  form.append('file', new Blob([new Uint8Array(await png())], { type: 'image/png' }), 'picture.png');
+  const processed = [s1, s2].map((s) => nextEvent(s, 'message_updated', { timeoutMs: 15_000, filter: (m) => m.attachments[0]?.width !== undefined }));
+  const res = await fetch(`${url(api2)}/api/messages/${g.text}`, { method: 'POST', headers: { cookie: g.owner.cookie }, body: form });
+  t.equal(res.status, 201);
+  const message = await res.json() as { id: string; attachments: { url: string }[] };
+  const [first, second] = await Promise.all(processed);
+  t.match(first, { id: message.id, attachments: [{ width: 7, height: 5, content_type: 'image/png' }] }, 'the worker sized it and told the channel');
+  t.same(second.attachments, first.attachments, 'on both gateways');
+  const served = await fetch(url(api1) + message.attachments[0].url);
+  t.equal(served.status, 200, 'API 1 serves what API 2 stored');
+  t.equal(served.headers.get('content-type'), 'image/png');
+  await served.arrayBuffer();
+  await logout([g.member], [s1, s2]);
+});
+
+t.test('presence and voice state agree across gateways', async (t) => {
+  const g = await guild('Presence');
+  const observer = await connect(gateway2, g.owner.cookie);
+  t.same(await observer.timeout(3000).emitWithAck('join_server', g.serverId), { ok: true });
+
+  const online = nextEvent(observer, 'presence_update', { timeoutMs: CROSS_PROCESS_MS, filter: (p) => p.userId === g.member.id });
+  const user = await connect(gateway1, g.member.cookie);
+  t.match(await online, { status: 'online' }, 'a connect on gateway 1 is announced on gateway 2');
+  const members = await call(api2, 'GET', `/api/servers/${g.serverId}/members`, { cookie: g.owner.cookie });
+  t.match(members.body.members.find((m: { id: string }) => m.id === g.member.id), { status: 'online' }, 'API 2 lists them online');
+
+  const joined = nextEvent(observer, 'voice_state_update', { timeoutMs: CROSS_PROCESS_MS, filter: (v) => v.userId === g.member.id });
+  t.same(await user.timeout(3000).emitWithAck('join_voice', { channelId: g.voice, serverId: g.serverId }), { ok: true });
+  t.match(await joined, { channelId: g.voice, joined: true, muted: false });
+  const late = await connect(gateway1, g.owner.cookie);
+  const snapshot = nextEvent(late, 'voice_states', { timeoutMs: CROSS_PROCESS_MS });
+  t.same(await late.timeout(3000).emitWithAck('join_server', g.serverId), { ok: true });
+  t.match((await snapshot).states, [{ userId: g.member.id, channelId: g.voice }], 'a socket joining on the other gateway gets the snapshot');
+
+  const offline = nextEvent(observer, 'presence_update', { timeoutMs: CROSS_PROCESS_MS, filter: (p) => p.userId === g.member.id });
+  const left = nextEvent(observer, 'voice_state_update', { timeoutMs: CROSS_PROCESS_MS, filter: (v) => v.userId === g.member.id });
+  user.close();
+  t.match(await left, { joined: false }, 'closing the voice socket on gateway 1 ends the state, heard on gateway 2');
+  t.match(await offline, { status: 'offline' });
+  await logout([g.owner], [observer, late]);
+});
+
 t.test('ids minted concurrently by both API nodes never collide', async (t) => {
   const count = 40;
   const made = await Promise.all(Array.from({ length: count }, (_, i) => register(i % 2 ? api2 : api1)));
@@ -288,6 +372,20 @@ t.test('a gateway killed with SIGKILL: its clients reconnect through HAProxy to 
   const [victim, survivor] = counts.gateway1 >= counts.gateway2 ? ['gateway1', gateway2] as const : ['gateway2', gateway1] as const;
   killedGateway = victim;
   const moved = counts[victim];
+  // A member whose only socket is on the victim, in voice, watched from the survivor: the dead
+  // node's peers must reap it (presence TTL + heartbeat), leaving them offline and out of voice.
+  const g = await guild('Ghosts');
+  const watcher = await connect(survivor, g.owner.cookie);
+  t.same(await watcher.timeout(3000).emitWithAck('join_server', g.serverId), { ok: true });
+  const ghost = await connect(victim === 'gateway1' ? gateway1 : gateway2, g.member.cookie);
+  const inVoice = nextEvent(watcher, 'voice_state_update', { timeoutMs: CROSS_PROCESS_MS, filter: (v) => v.userId === g.member.id });
+  t.same(await ghost.timeout(3000).emitWithAck('join_voice', { channelId: g.voice, serverId: g.serverId }), { ok: true });
+  await inVoice;
+  const REAP_MS = 3000 + 1000 + CROSS_PROCESS_MS; // PRESENCE_TTL_MS + PRESENCE_HEARTBEAT_MS above, and delivery
+  const reaped = Promise.all([
+    nextEvent(watcher, 'presence_update', { timeoutMs: REAP_MS, filter: (p) => p.userId === g.member.id }),
+    nextEvent(watcher, 'voice_state_update', { timeoutMs: REAP_MS, filter: (v) => v.userId === g.member.id }),
+  ]).then((events) => ({ events, at: performance.now() }));
 
   // Each socket that loses its gateway reports when it noticed and when it was back.
   let killedAt = 0;
@@ -311,6 +409,14 @@ t.test('a gateway killed with SIGKILL: its clients reconnect through HAProxy to 
   process.kill(pids.get(victim)!, 'SIGKILL');
   await allBack;
   t.equal(await exitOf(victim), 'SIGKILL', 'the cluster reports the death and keeps running');
+  const { events: [presence, voice], at } = await reaped;
+  t.match(presence, { status: 'offline' }, 'the killed gateway\'s user went offline');
+  t.match(voice, { channelId: g.voice, joined: false }, 'and out of voice');
+  t.equal((await call(api2, 'GET', `/api/servers/${g.serverId}/members`, { cookie: g.owner.cookie })).body.members
+    .find((m: { id: string }) => m.id === g.member.id)?.status, 'offline', 'the member list agrees');
+  t.comment(`SIGKILL of ${victim}: its user was reported offline and out of voice ${Math.round(at - killedAt)} ms later (bound: TTL 3 s + heartbeat 1 s)`);
+  ghost.close();
+  await logout([g.owner], [watcher]);
   t.ok(clients.every((s) => s.connected), 'every client is connected again');
   t.equal(await metric(survivor, 'gateway_connected_sockets'), 4, 'all four on the surviving gateway');
 
