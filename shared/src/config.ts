@@ -20,6 +20,12 @@ export interface Config {
   /** Folder for the embedded S3 server used when S3_ENDPOINT is unset. */
   dataDir: string;
   livekit: { apiKey: string; apiSecret: string; url: string } | null;
+  /**
+   * Gateway liveness for presence and voice state: each gateway refreshes its heartbeat every
+   * `heartbeatMs`, the heartbeat expires after `ttlMs`, and every gateway reaps expired ones each
+   * `heartbeatMs`. A killed gateway's users go offline within ttlMs + heartbeatMs.
+   */
+  presence: { heartbeatMs: number; ttlMs: number };
   rateLimitEnabled: boolean;
   maxUploadBytes: number;
   /** Fixed snowflake worker id (0–1023); null means claim one from Redis at boot. */
@@ -117,6 +123,10 @@ export function loadConfig(env: Env = process.env, warn: (msg: string) => void =
   const redisPrefix = str(env, 'REDIS_PREFIX', 'ng:');
   if (!/^[A-Za-z0-9_:.-]{1,64}$/.test(redisPrefix)) throw new ConfigError('REDIS_PREFIX may hold only [A-Za-z0-9_:.-]');
 
+  const heartbeatMs = int(env, 'PRESENCE_HEARTBEAT_MS', 5000, 20, 60_000);
+  const ttlMs = int(env, 'PRESENCE_TTL_MS', 15_000, 50, 300_000);
+  if (ttlMs < 2 * heartbeatMs) throw new ConfigError('PRESENCE_TTL_MS must be at least twice PRESENCE_HEARTBEAT_MS');
+
   const workerIdRaw = env.WORKER_ID;
   return {
     nodeEnv,
@@ -139,6 +149,7 @@ export function loadConfig(env: Env = process.env, warn: (msg: string) => void =
     },
     dataDir: str(env, 'DATA_DIR', '.data'),
     livekit: livekitSet === 3 ? { apiKey: livekitKey, apiSecret: livekitSecret, url: livekitUrl } : null,
+    presence: { heartbeatMs, ttlMs },
     rateLimitEnabled: bool(env, 'RATE_LIMIT_ENABLED', true),
     maxUploadBytes: int(env, 'MAX_UPLOAD_BYTES', 25 * 1024 * 1024, 1, 5 * 1024 * 1024 * 1024),
     workerId: workerIdRaw ? int(env, 'WORKER_ID', 0, 0, 1023) : null,

@@ -62,6 +62,11 @@ export function redisKeys(prefix: string) {
     /** socket.io adapter and emitter channel prefix: both sides must agree on it. */
     socketio: `${prefix}socket.io`,
     bullPrefix: `${prefix}bull`,
+    /**
+     * Presence and voice state (shared/src/presence.ts, shared/src/voice.ts). Their Lua scripts
+     * touch several of these keys at once, so all share one hash tag (one slot on a cluster).
+     */
+    realtime: `${prefix}{rt}:`,
   };
 }
 

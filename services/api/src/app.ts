@@ -20,6 +20,8 @@ import { moderationRoutes } from './routes/moderation/routes.ts';
 import { roleRoutes } from './routes/roles/routes.ts';
 import { serverRoutes } from './routes/servers/routes.ts';
 import { uploadRoutes } from './routes/uploads/routes.ts';
+import { userRoutes } from './routes/users/routes.ts';
+import { voiceRoutes } from './routes/voice/routes.ts';
 import { ErrorBody, User } from './schemas.ts';
 
 export type ApiDeps = Omit<Resources, 'close'>;
@@ -73,6 +75,8 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   await serverRoutes(app, deps);
   await roleRoutes(app, deps);
   await moderationRoutes(app, deps);
+  await userRoutes(app, deps);
+  await voiceRoutes(app, deps);
   await uploadRoutes(app, deps);
   // Routes that take files: multipart/form-data is parsed only here (each reads it with
   // uploads.ts's receiveUpload, which sets the limits per route); elsewhere it stays a 415.

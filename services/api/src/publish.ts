@@ -1,12 +1,13 @@
 // Owns the socket side effects of guild changes that involve more than one emit: who must leave
-// which rooms when a member goes or a server disappears, and who may hear of a channel. Routes
-// call these after commit.
+// which rooms (and whose voice state ends) when a member goes or a server or channel disappears,
+// and who may hear of a channel. Routes call these after commit.
 import { rooms, type EventName, type EventPayload } from '@nexusguild/shared/events';
-import type { Db } from '@nexusguild/shared/db/index';
 import { Flags, channelPermissions, has } from '@nexusguild/shared/permissions';
 import type { Publisher } from '@nexusguild/shared/publisher';
 import { accessRepo, type GuardedChannel } from '@nexusguild/shared/repos/access';
 import { serversRepo } from '@nexusguild/shared/repos/servers';
+import { voiceStore, voiceUpdate, type OwnedVoiceState } from '@nexusguild/shared/voice';
+import type { ApiDeps } from './app.ts';
 
 /** Each channel's text and voice rooms. */
 export function channelRooms(channelIds: string[]): string[] {
@@ -18,12 +19,34 @@ export function serverRooms(serverId: string, channelIds: string[]): string[] {
   return [rooms.server(serverId), ...channelRooms(channelIds)];
 }
 
-export function guildPublishing(sql: Db, publisher: Publisher) {
+/** Tells each server that voice states ended, and takes the users' sockets out of those voice rooms. */
+export function announceVoiceEnded(publisher: Publisher, states: OwnedVoiceState[]): void {
+  for (const s of states) {
+    publisher.emit(rooms.server(s.serverId), 'voice_state_update', voiceUpdate(s, false));
+    publisher.leaveRooms(s.userId, [rooms.voice(s.channelId)]);
+  }
+}
+
+export function guildPublishing({ sql, publisher, redis, keys }: Pick<ApiDeps, 'sql' | 'publisher' | 'redis' | 'keys'>) {
+  const voice = voiceStore(redis, keys);
   return {
-    /** A member left, was kicked or banned: tell the server, then pull their sockets out of its rooms. */
+    /**
+     * A member left, was kicked or banned: tell the server, end their voice state there, then
+     * pull their sockets out of its rooms.
+     */
     async memberGone(serverId: string, userId: string): Promise<void> {
       publisher.emit(rooms.server(serverId), 'user_left', { userId, serverId });
+      const ended = await voice.end(userId, { serverId });
+      if (ended) announceVoiceEnded(publisher, [ended]);
       publisher.leaveRooms(userId, serverRooms(serverId, await serversRepo(sql).channelIds(serverId)));
+    },
+
+    /** A server or some of its channels were deleted: voice states there end. */
+    async voiceGone(serverId: string, channelIds?: string[]): Promise<void> {
+      const ended = channelIds
+        ? (await Promise.all(channelIds.map((id) => voice.clear(serverId, id)))).flat()
+        : await voice.clear(serverId);
+      announceVoiceEnded(publisher, ended);
     },
 
     /**

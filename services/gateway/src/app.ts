@@ -1,7 +1,8 @@
 // The gateway: socket.io on the shared Redis adapter (classic or sharded). It authenticates each
 // handshake from the API's session cookie, puts the socket in its personal and session rooms,
-// limits how fast it may send (limits.ts) and checks every room join (handlers/rooms.ts). It
-// never writes the database.
+// limits how fast it may send (limits.ts), checks every room join (handlers/rooms.ts), and runs
+// presence, typing and voice (handlers/presence.ts, typing.ts, voice.ts; their state is in
+// Redis). It never writes the database.
 import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
@@ -11,7 +12,10 @@ import { isAllowedOrigin } from '@nexusguild/shared/origins';
 import { closeRedis, createRedis, tolerateUnawaitedCommands } from '@nexusguild/shared/redis';
 import type { Resources } from '@nexusguild/shared/runtime';
 import { sessionCookieReader } from '@nexusguild/shared/sessions';
+import { presenceNode, type PresenceNode } from './handlers/presence.ts';
 import { roomHandlers } from './handlers/rooms.ts';
+import { attachTyping } from './handlers/typing.ts';
+import { voiceHandlers } from './handlers/voice.ts';
 import { limitEvents } from './limits.ts';
 import { watchGateway } from './metrics.ts';
 
@@ -21,6 +25,8 @@ export type GatewayDeps = Pick<Resources, 'config' | 'redis' | 'keys' | 'sql' | 
 
 export interface Gateway {
   io: GatewayServer;
+  /** This process as a presence node (its heartbeat and its sockets' registrations). */
+  presence: PresenceNode;
   close(): Promise<void>;
 }
 
@@ -72,18 +78,26 @@ export function createGateway(httpServer: HttpServer, { config, redis, keys, sql
 
   const unwatch = watchGateway(io); // gateway_connected_sockets counts this server's sockets
 
-  const attachRoomHandlers = roomHandlers(io, sql, log);
+  const presence = presenceNode(io, { config, redis, keys, sql, log });
+  const voice = voiceHandlers(io, presence, { sql, redis, keys, log });
+  const attachRoomHandlers = roomHandlers(io, sql, log, voice.snapshot);
   io.on('connection', (socket: GatewaySocket) => {
     socket.join([rooms.user(socket.data.userId), rooms.session(socket.data.sid)]);
     limitEvents(socket);
     attachRoomHandlers(socket);
+    attachTyping(socket);
+    voice.attach(socket);
+    presence.attach(socket);
   });
 
   return {
     io,
+    presence,
     async close() {
       // Closes this node's sockets only (clients reconnect to another gateway) and its HTTP server.
+      // Its users' presence and voice states are cleaned up (and announced) first.
       unwatch();
+      await presence.close();
       await new Promise<void>((resolve) => io.close(() => resolve()));
       await Promise.all([closeRedis(pub), closeRedis(sub)]);
     },

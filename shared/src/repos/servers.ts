@@ -92,6 +92,12 @@ export function serversRepo(sql: Db) {
         WHERE m.user_id = ${userId} ORDER BY m.joined_at, s.id`;
     },
 
+    /** The ids of the servers a user is a member of (where their presence and status are announced). */
+    async idsFor(userId: string): Promise<string[]> {
+      const rows = await sql<{ server_id: string }[]>`SELECT server_id FROM server_members WHERE user_id = ${userId}`;
+      return rows.map((r) => r.server_id);
+    },
+
     async update(id: string, changes: { name?: string; icon?: string | null }): Promise<ServerRow | null> {
       const [row] = await sql<ServerRow[]>`
         UPDATE servers SET
@@ -128,6 +134,12 @@ export function serversRepo(sql: Db) {
         GROUP BY u.id, m.nickname, m.joined_at
         ORDER BY lower(u.username), u.id
         LIMIT ${limit}`;
+    },
+
+    /** Sets (null clears) a member's nickname; false when they are not a member. */
+    async setNickname(serverId: string, userId: string, nickname: string | null): Promise<boolean> {
+      const rows = await sql`UPDATE server_members SET nickname = ${nickname} WHERE server_id = ${serverId} AND user_id = ${userId} RETURNING 1`;
+      return rows.length === 1;
     },
 
     /** Adds a member; false when they already were one. */

@@ -19,8 +19,8 @@ const MAX_BIGINT = 2n ** 63n - 1n; // a longer id is well-formed but cannot exis
 
 type Kind = keyof typeof MAX_ROOMS;
 
-/** The id a client passed: a bare string, or an object carrying `serverId`/`channelId` or `id`. */
-function idOf(arg: unknown, key: 'serverId' | 'channelId'): string | null {
+/** The id a client passed: a bare string, or an object carrying `serverId`/`channelId`/`dmId` or `id`. */
+export function idOf(arg: unknown, key: 'serverId' | 'channelId' | 'dmId'): string | null {
   const value = typeof arg === 'object' && arg !== null ? ((arg as Record<string, unknown>)[key] ?? (arg as Record<string, unknown>).id) : arg;
   return isId(value) ? value : null;
 }
@@ -37,7 +37,8 @@ interface Pending {
   left: boolean;
 }
 
-export function roomHandlers(io: GatewayServer, sql: Db, log: Logger) {
+/** `joinedServer` runs after each successful join_server (voice sends its snapshot). */
+export function roomHandlers(io: GatewayServer, sql: Db, log: Logger, joinedServer?: (socket: GatewaySocket, serverId: string) => void) {
   const access = accessRepo(sql);
   const authorize = authorizer(sql);
   // When each server was last rechecked (a running count of rechecks). A join whose check read
@@ -162,7 +163,9 @@ export function roomHandlers(io: GatewayServer, sql: Db, log: Logger) {
 
     socket.on('join_server', async (arg: unknown, ack?: unknown) => {
       const id = idOf(arg, 'serverId');
-      reply(ack, id ? await join('server', rooms.server(id), () => mayJoinServer(id, socket.data.userId)) : 'Invalid id');
+      const refusal = id ? await join('server', rooms.server(id), () => mayJoinServer(id, socket.data.userId)) : 'Invalid id';
+      reply(ack, refusal);
+      if (id && !refusal && socket.rooms.has(rooms.server(id))) joinedServer?.(socket, id);
     });
 
     socket.on('join_channel', async (arg: unknown, ack?: unknown) => {

@@ -66,9 +66,10 @@ async function flattenReorder(request: { body: unknown }) {
   request.body = [channels, categories].flatMap((part) => (part === undefined ? [] : Array.isArray(part) ? part : [part]));
 }
 
-export async function channelRoutes(app: App, { sql, ids, publisher, jobs }: ApiDeps) {
+export async function channelRoutes(app: App, deps: ApiDeps) {
+  const { sql, ids, publisher, jobs } = deps;
   const guard = guards(sql);
-  const publishing = guildPublishing(sql, publisher);
+  const publishing = guildPublishing(deps);
   const channels = channelsRepo(sql);
 
   /** The channels the member may view, each with their permissions there and their read counts. */
@@ -176,6 +177,7 @@ export async function channelRoutes(app: App, { sql, ids, publisher, jobs }: Api
     for (const channelId of deleted) publisher.emit(rooms.server(server.id), 'channel_deleted', { channelId, serverId: server.id });
     // A category's children are now uncategorised: their placement changed.
     if (channel.type === 'category') publisher.emit(rooms.server(server.id), 'channels_reordered', { serverId: server.id });
+    await publishing.voiceGone(server.id, deleted);
     publisher.clearRooms(channelRooms(deleted));
     await removeObjects(jobs, keys, request.log);
     return reply.status(204).send(null);

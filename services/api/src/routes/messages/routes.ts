@@ -72,7 +72,7 @@ async function withUploads<T>(storage: ApiDeps['storage'], files: StoredUpload[]
 export async function messageRoutes(app: App, deps: ApiDeps) {
   const { sql, ids, publisher, storage, jobs, config } = deps;
   const guard = guards(sql);
-  const publishing = guildPublishing(sql, publisher);
+  const publishing = guildPublishing(deps);
   const messages = messagesRepo(sql);
 
   const enqueue = <N extends JobName>(log: FastifyBaseLogger, name: N, data: JobPayloads[N]) => enqueueAfterCommit(jobs, log, name, data);

@@ -14,12 +14,13 @@ import { guildPublishing } from '../../publish.ts';
 import { defaultBody, trimFields } from '../../body.ts';
 import * as schema from './schema.ts';
 
-export async function moderationRoutes(app: App, { sql, publisher }: ApiDeps) {
+export async function moderationRoutes(app: App, deps: ApiDeps) {
+  const { sql, publisher } = deps;
   const servers = serversRepo(sql);
   const users = usersRepo(sql);
   const access = accessRepo(sql);
   const guard = guards(sql);
-  const publishing = guildPublishing(sql, publisher);
+  const publishing = guildPublishing(deps);
 
   /**
    * The target of a kick or ban: never the caller or the owner (400); when a member, only one the

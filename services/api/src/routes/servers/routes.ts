@@ -2,6 +2,7 @@
 // joining by invite, leaving, the member list and invites.
 import { rooms } from '@nexusguild/shared/events';
 import { Flags, basePermissions } from '@nexusguild/shared/permissions';
+import { presenceStore } from '@nexusguild/shared/presence';
 import { messagesRepo } from '@nexusguild/shared/repos/messages';
 import { serversRepo } from '@nexusguild/shared/repos/servers';
 import type { App, ApiDeps } from '../../app.ts';
@@ -14,10 +15,12 @@ import { trimFields } from '../../body.ts';
 import { removeObjects } from '../../jobs.ts';
 import * as schema from './schema.ts';
 
-export async function serverRoutes(app: App, { sql, ids, publisher, jobs }: ApiDeps) {
+export async function serverRoutes(app: App, deps: ApiDeps) {
+  const { sql, ids, publisher, jobs, redis, keys } = deps;
   const servers = serversRepo(sql);
+  const presence = presenceStore(redis, keys);
   const guard = guards(sql);
-  const publishing = guildPublishing(sql, publisher);
+  const publishing = guildPublishing(deps);
 
   app.get('/api/servers', { schema: schema.list }, async (request) => {
     return (await servers.listFor(request.user.id)).map(presentServer);
@@ -47,17 +50,18 @@ export async function serverRoutes(app: App, { sql, ids, publisher, jobs }: ApiD
   app.delete('/api/servers/:id', { schema: schema.remove }, async (request, reply) => {
     const { server } = await guard.member(request.params.id, request.user.id);
     if (server.owner_id !== request.user.id) throw forbidden('Only the server owner can delete the server');
-    const { channelIds, keys } = await sql.begin(async (tx) => {
+    const { channelIds, objects } = await sql.begin(async (tx) => {
       const repo = serversRepo(tx);
       // Locked, so no message or thread lands in a channel after its objects were listed.
       const channels = await repo.channelIds(server.id, { lock: true });
-      const keys = await messagesRepo(tx).objectKeys(channels);
+      const objects = await messagesRepo(tx).objectKeys(channels);
       await repo.remove(server.id);
-      return { channelIds: channels, keys };
+      return { channelIds: channels, objects };
     });
     publisher.emit(rooms.server(server.id), 'server_deleted', { serverId: server.id });
+    await publishing.voiceGone(server.id);
     publisher.clearRooms(serverRooms(server.id, channelIds));
-    await removeObjects(jobs, keys, request.log);
+    await removeObjects(jobs, objects, request.log);
     return reply.status(204).send(null);
   });
 
@@ -91,8 +95,11 @@ export async function serverRoutes(app: App, { sql, ids, publisher, jobs }: ApiD
   app.get('/api/servers/:id/members', { schema: schema.members }, async (request) => {
     const { server, member } = await guard.member(request.params.id, request.user.id);
     const rows = await servers.members(server.id, request.query.limit ?? schema.MEMBER_LIMIT);
-    // Live presence arrives with the presence issue; until then members show as offline.
-    return { members: rows.map((m) => presentMember(m, 'offline')), myPermissions: basePermissions(member).toString() };
+    const online = await presence.online(rows.map((m) => m.id)); // one Redis round trip
+    return {
+      members: rows.map((m) => presentMember(m, online.has(m.id) ? 'online' : 'offline')),
+      myPermissions: basePermissions(member).toString(),
+    };
   });
 
   app.get('/api/servers/:id/invites', { schema: schema.invites }, async (request) => {
