@@ -46,6 +46,17 @@ export function threadsRepo(sql: Db) {
       return row ?? null;
     },
 
+    /** A forum's posts (its threads) with their message counts, most recently active first. */
+    async posts(forumId: string): Promise<ThreadRow[]> {
+      return sql<ThreadRow[]>`
+        SELECT ${columns()}, s.message_count
+        FROM channels c
+        CROSS JOIN LATERAL (SELECT count(*)::int AS message_count, max(m.id) AS last_id FROM messages m WHERE m.channel_id = c.id) s
+        WHERE c.parent_id = ${forumId} AND c.type = 'thread'
+        ORDER BY COALESCE(s.last_id, c.id) DESC
+        LIMIT 500`;
+    },
+
     async addMember(channelId: string, userId: string): Promise<void> {
       await sql`INSERT INTO channel_members (channel_id, user_id) VALUES (${channelId}, ${userId}) ON CONFLICT DO NOTHING`;
     },

@@ -50,7 +50,7 @@ t.test('every route needs a session', async (t) => {
   const routes: [string, string][] = [
     ['GET', '/api/messages/1'], ['POST', '/api/messages/1'], ['PATCH', '/api/messages/1'], ['DELETE', '/api/messages/1'],
     ['PUT', '/api/messages/1/pin'], ['DELETE', '/api/messages/1/pin'], ['GET', '/api/messages/channels/1/pins'],
-    ['GET', '/api/messages/1/thread'], ['POST', '/api/messages/1/thread'],
+    ['GET', '/api/messages/1/thread'], ['POST', '/api/messages/1/thread'], ['POST', '/api/channels/1/posts'], ['GET', '/api/channels/1/posts'],
   ];
   for (const [method, path] of routes) {
     const res = await env.request(method, path, { json: {} });
@@ -289,4 +289,155 @@ t.test('a role-based VIEW_CHANNEL deny hides the notification too', async (t) =>
   await send(guild.general.id, guild.owner, { content: 'open' });
   await barrier;
   t.same(notes.map((n) => n.channelId), [guild.general.id]);
+});
+
+t.test('pins: MANAGE_MESSAGES in the channel, idempotent, most recently pinned first', async (t) => {
+  const guild = await createGuild(env, 'pins');
+  const member = await addMember(env, guild);
+  const mod = await memberWith(env, guild, Flags.MANAGE_MESSAGES);
+  const socket = await env.connect(member.cookie);
+  t.same(await roomAck(socket, 'join_channel', guild.general.id), { ok: true });
+  const pinnedEvents = record(socket, 'message_pinned');
+  const a = await send(guild.general.id, member, { content: 'a' });
+  const b = await send(guild.general.id, member, { content: 'b' });
+
+  assertError(t, await call('PUT', `/api/messages/${a.id}/pin`, member), 403, /MANAGE_MESSAGES/);
+  const pinned = nextEvent(socket, 'message_pinned');
+  const res = await call('PUT', `/api/messages/${a.id}/pin`, mod);
+  t.equal(res.status, 200);
+  t.match(res.body, { id: a.id, is_pinned: true });
+  t.same(await pinned, { messageId: a.id, channelId: guild.general.id });
+  t.equal((await call('PUT', `/api/messages/${a.id}/pin`, mod)).status, 200, 'pinning again is fine');
+  t.equal((await call('PUT', `/api/messages/${b.id}/pin`, guild.owner)).status, 200);
+
+  const pins = await call('GET', `/api/messages/channels/${guild.general.id}/pins`, member);
+  t.equal(pins.status, 200);
+  t.same(pins.body.map((m: { id: string }) => m.id), [b.id, a.id], 'most recently pinned first');
+  t.match(pins.body[1], { pinned_by: mod.user.id, pinned_by_username: mod.user.username, is_pinned: true });
+  t.type(pins.body[1].pinned_at, 'string');
+
+  const unpinned = nextEvent(socket, 'message_unpinned');
+  t.match((await call('DELETE', `/api/messages/${a.id}/pin`, mod)).body, { id: a.id, is_pinned: false });
+  t.same(await unpinned, { messageId: a.id, channelId: guild.general.id });
+  t.equal((await call('DELETE', `/api/messages/${a.id}/pin`, mod)).status, 200, 'unpinning again is fine');
+  t.equal(pinnedEvents.filter((p) => p.messageId === a.id).length, 1, 'the repeated pin announced nothing');
+  t.same((await call('GET', `/api/messages/channels/${guild.general.id}/pins`, member)).body.map((m: { id: string }) => m.id), [b.id]);
+  assertError(t, await call('GET', `/api/messages/channels/${guild.general.id}/pins`, await env.register('x')), 403);
+});
+
+t.test('threads: create once, fields on the parent message, thread messages, deletion with the message', async (t) => {
+  const guild = await createGuild(env, 'threads');
+  const member = await addMember(env, guild);
+  const threader = await memberWith(env, guild, Flags.CREATE_PUBLIC_THREADS | Flags.SEND_MESSAGES_IN_THREADS);
+  const watcher = await listenToServer(env, t, member.cookie, guild.server.id);
+  const parent = await send(guild.general.id, member, { content: 'start here' });
+
+  assertError(t, await call('POST', `/api/messages/${parent.id}/thread`, member, { name: 'x' }), 403, /CREATE_PUBLIC_THREADS/);
+  assertError(t, await call('POST', `/api/messages/${parent.id}/thread`, threader, { name: '   ' }), 400, 'Thread name required');
+  assertError(t, await call('GET', `/api/messages/${parent.id}/thread`, member), 404, 'No thread found');
+
+  const announced = nextEvent(watcher, 'thread_created');
+  const created = await call('POST', `/api/messages/${parent.id}/thread`, threader, { name: ' Topic ' });
+  t.equal(created.status, 201);
+  const thread = created.body;
+  t.match(thread, { name: 'Topic', type: 'thread', type_int: 11, parent_id: guild.general.id, category_id: null, parent_message_id: parent.id, is_private: false, reply_count: 0 });
+  const event = await announced;
+  t.match(event, { serverId: guild.server.id, parentChannelId: guild.general.id, messageId: parent.id, thread: { id: thread.id, name: 'Topic' } });
+  const again = await call('POST', `/api/messages/${parent.id}/thread`, guild.owner, { name: 'Other' });
+  t.equal(again.status, 200, 'at most one thread per message');
+  t.equal(again.body.id, thread.id);
+
+  assertError(t, await call('POST', `/api/messages/${thread.id}`, member, { content: 'hi' }), 403, /SEND_MESSAGES_IN_THREADS/);
+  const inThread = await send(thread.id, threader, { content: 'first reply' });
+  await send(thread.id, guild.owner, { content: 'second reply', replyTo: inThread.id });
+  const got = await call('GET', `/api/messages/${parent.id}/thread`, member);
+  t.match(got.body, { id: thread.id, reply_count: 2 });
+  const [withThread] = (await call('GET', `/api/messages/${guild.general.id}`, member)).body;
+  t.match(withThread, { id: parent.id, thread_channel_id: thread.id, thread_reply_count: 2 });
+  t.same((await call('GET', `/api/messages/${thread.id}`, member)).body.map((m: { content: string }) => m.content), ['first reply', 'second reply']);
+  const channels = (await call('GET', `/api/channels/${guild.server.id}`, member)).body as { id: string }[];
+  t.notOk(channels.some((c) => c.id === thread.id), 'threads stay out of the channel list');
+
+  // Threads only from text and announcement channels' messages.
+  assertError(t, await call('POST', `/api/messages/${inThread.id}/thread`, guild.owner, { name: 'nested' }), 400, /text or announcement/);
+
+  const gone = nextEvent(watcher, 'channel_deleted', { filter: (p) => p.channelId === thread.id });
+  t.equal((await call('DELETE', `/api/messages/${parent.id}`, member)).status, 204);
+  t.same(await gone, { channelId: thread.id, serverId: guild.server.id }, 'the thread is announced deleted');
+  assertError(t, await call('GET', `/api/messages/${thread.id}`, member), 404, 'Channel not found');
+});
+
+t.test('private threads: members only, on REST, on the gateway and in events', async (t) => {
+  const guild = await createGuild(env, 'private');
+  const creator = await memberWith(env, guild, Flags.CREATE_PRIVATE_THREADS | Flags.SEND_MESSAGES_IN_THREADS);
+  const outsider = await memberWith(env, guild, Flags.SEND_MESSAGES_IN_THREADS, 'Sender');
+  const outsiderSocket = await listenToServer(env, t, outsider.cookie, guild.server.id);
+  const creatorSocket = await listenToServer(env, t, creator.cookie, guild.server.id);
+  const outsiderThreads = record(outsiderSocket, 'thread_created');
+  const outsiderNotes = record(outsiderSocket, 'channel_notification');
+  const parent = await send(guild.general.id, creator, { content: 'psst' });
+
+  assertError(t, await call('POST', `/api/messages/${parent.id}/thread`, outsider, { name: 'x', isPrivate: true }), 403, /CREATE_PRIVATE_THREADS/);
+  const announced = nextEvent(creatorSocket, 'thread_created');
+  const created = await call('POST', `/api/messages/${parent.id}/thread`, creator, { name: 'secret', isPrivate: true });
+  t.equal(created.status, 201);
+  const thread = created.body;
+  t.match(thread, { type: 'private_thread', type_int: 12, is_private: true });
+  t.equal((await announced).thread.id, thread.id, 'the creator hears of it');
+
+  for (const [method, path, body] of [
+    ['GET', `/api/messages/${thread.id}`], ['POST', `/api/messages/${thread.id}`, { content: 'let me in' }],
+    ['GET', `/api/messages/${parent.id}/thread`], ['POST', `/api/messages/${parent.id}/thread`, { name: 'again' }],
+    ['GET', `/api/messages/channels/${thread.id}/pins`],
+  ] as [string, string, unknown?][]) {
+    assertError(t, await call(method, path, outsider, body), 403, undefined, `${method} ${path}`);
+  }
+  t.match(await roomAck(outsiderSocket, 'join_channel', thread.id), { ok: false, error: 'Not a member of this private thread' });
+  t.same(await roomAck(creatorSocket, 'join_channel', thread.id), { ok: true });
+
+  const created2 = nextEvent(creatorSocket, 'message_created');
+  const noted = nextEvent(creatorSocket, 'channel_notification', { filter: (p) => p.channelId === thread.id });
+  const message = await send(thread.id, creator, { content: 'inside' });
+  t.same(await created2, message);
+  await noted;
+  const owner = await call('GET', `/api/messages/${thread.id}`, guild.owner);
+  t.equal(owner.status, 200, 'the owner (MANAGE_THREADS) may read it');
+
+  // A public message afterwards reaches the outsider: nothing of the thread came before it.
+  const barrier = nextEvent(outsiderSocket, 'channel_notification', { filter: (p) => p.channelId === guild.general.id });
+  await send(guild.general.id, creator, { content: 'public' });
+  await barrier;
+  t.same(outsiderThreads, [], 'no thread_created');
+  t.same(outsiderNotes.map((n) => n.channelId), [guild.general.id, guild.general.id], 'no notification of the thread');
+});
+
+t.test('forum posts: a thread with its opener; replies in it; media needs a file', async (t) => {
+  const guild = await createGuild(env, 'forum');
+  const member = await addMember(env, guild);
+  await grantRole(env, guild, member, Flags.SEND_MESSAGES_IN_THREADS, 'replier');
+  const forum = await createChannel(guild, { name: 'ideas', type: 'forum' });
+  const media = await createChannel(guild, { name: 'pics', type: 'media' });
+  const watcher = await listenToServer(env, t, member.cookie, guild.server.id);
+
+  assertError(t, await call('POST', `/api/channels/${forum.id}/posts`, member, { content: 'no title' }), 400, 'Post title required');
+  assertError(t, await call('POST', `/api/channels/${guild.general.id}/posts`, member, { title: 't', content: 'x' }), 400, /forum or media/);
+  assertError(t, await call('POST', `/api/channels/${media.id}/posts`, member, { title: 't', content: 'x' }), 400, /attachment/);
+  assertError(t, await call('POST', `/api/channels/${forum.id}/posts`, member, { title: 'only a title' }), 400, 'Message must have content or attachments');
+
+  const announced = nextEvent(watcher, 'thread_created');
+  const noted = nextEvent(watcher, 'channel_notification', { filter: (p) => p.serverId === guild.server.id });
+  const res = await call('POST', `/api/channels/${forum.id}/posts`, member, { title: ' Dark mode ', content: 'please' });
+  t.equal(res.status, 201);
+  const post = res.body;
+  t.match(post, { name: 'Dark mode', type: 'thread', parent_id: forum.id, parent_message_id: null, reply_count: 0 });
+  t.match(post.message, { channel_id: post.id, content: 'please', user_id: member.user.id });
+  t.match(await announced, { serverId: guild.server.id, parentChannelId: forum.id, messageId: null, thread: { id: post.id } });
+  t.match(await noted, { channelId: post.id, messageId: post.message.id, content: 'Dark mode' });
+
+  await send(post.id, guild.owner, { content: 'agreed' });
+  const older = (await call('POST', `/api/channels/${forum.id}/posts`, member, { title: 'Second', content: 'x' })).body;
+  const list = await call('GET', `/api/channels/${forum.id}/posts`, member);
+  t.same(list.body.map((p: { id: string }) => p.id), [older.id, post.id], 'most recently active first');
+  t.match(list.body[1], { reply_count: 1 }, 'replies do not count the opener');
+  assertError(t, await call('GET', `/api/channels/${guild.general.id}/posts`, member), 400);
 });

@@ -239,7 +239,11 @@ export async function messageRoutes(app: App, deps: ApiDeps) {
   // Threads (decisions, Model; notes §8): at most one per message, a channel of type thread or
   // private_thread whose overrides are its parent's; a private one is seen by its members.
 
-  const presentThread = (row: ChannelRow, messageCount: number) => ({ ...presentChannel(row), reply_count: messageCount });
+  /** A thread with its reply count: every message of a message's thread; a forum post's opener does not count (G5). */
+  const presentThread = (row: ChannelRow, messageCount: number) => ({
+    ...presentChannel(row),
+    reply_count: row.parent_message_id === null ? Math.max(0, messageCount - 1) : messageCount,
+  });
 
   app.post('/api/messages/:messageId/thread', { schema: schema.createThread }, async (request, reply) => {
     const isPrivate = request.body.isPrivate ?? request.body.is_private ?? false;
@@ -282,5 +286,42 @@ export async function messageRoutes(app: App, deps: ApiDeps) {
     if (!thread) throw new HttpError(404, 'No thread found');
     await guard.channel(thread.id, request.user.id);
     return presentThread(thread, thread.message_count);
+  });
+
+  // Forum posts (G5): a thread in a forum or media channel, named by its title, opened by its
+  // first message. Its replies are ordinary messages sent to the thread's id.
+
+  app.post('/api/channels/:channelId/posts', { schema: schema.createPost }, async (request, reply) => {
+    const grant = await guard.channel(request.params.channelId, request.user.id, Flags.SEND_MESSAGES);
+    const { channel, server } = grant;
+    if (!FORUMS.has(channel.type)) throw badRequest('Posts can only be created in forum or media channels');
+    const threadId = ids.next(); // first, so the opener's files are stored under the post
+    const form = await readForm(request, grant, threadId);
+    const title = (form.fields.title ?? '').trim();
+    const { thread, message } = await withUploads(storage, form.files, async () => {
+      if (!title) throw badRequest('Post title required', [{ field: 'title', message: 'is empty' }]);
+      if ([...title].length > schema.MAX_TITLE) throw badRequest(`Post title must be at most ${schema.MAX_TITLE} characters`, [{ field: 'title', message: 'is too long' }]);
+      if (channel.type === 'media' && !form.files.length) throw badRequest('A post in a media channel needs an attachment');
+      const input = messageInput(grant, form);
+      const written = await sql.begin(async (tx) => {
+        if (!(await messagesRepo(tx).lockChannel(channel.id))) throw notFound('Channel');
+        const row = (await threadsRepo(tx).create({
+          id: threadId, serverId: server.id, type: 'thread', name: title, parentId: channel.id, parentMessageId: null, ownerId: request.user.id,
+        }))!; // a post hangs off no message, so nothing can conflict
+        return { row, messageId: await writeMessage(tx, row, request.user.id, input) };
+      });
+      return { thread: written.row, message: await loadOne(written.messageId) };
+    });
+    const guarded = { ...thread, overrides: channel.overrides };
+    await publishing.toViewers(guarded, 'thread_created', { serverId: server.id, parentChannelId: channel.id, messageId: null, thread: presentChannel(thread) });
+    // The notification carries the title, as the original's forum did.
+    await announceMessage(request.log, guarded, message, request.user.username, title);
+    return reply.status(201).send({ ...presentThread(thread, 1), message });
+  });
+
+  app.get('/api/channels/:channelId/posts', { schema: schema.posts }, async (request) => {
+    const { channel } = await guard.channel(request.params.channelId, request.user.id, Flags.READ_MESSAGE_HISTORY);
+    if (!FORUMS.has(channel.type)) throw badRequest('Only forum and media channels have posts');
+    return (await threadsRepo(sql).posts(channel.id)).map((row) => presentThread(row, row.message_count));
   });
 }

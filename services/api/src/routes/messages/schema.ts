@@ -70,12 +70,18 @@ export const createThread = {
 
 export const getThread = { tags, params: MessageParams, response: { 200: Thread, ...errors(400, 401, 403, 404) } };
 
+/** Forum post titles are channel names. */
+export const MAX_TITLE = 100;
+
 export const createPost = {
   tags,
   params: ChannelParams,
   body: Type.Union([
-    Type.Object({ title: Type.String({ maxLength: 400 }), content: Type.Optional(RawContent) }),
+    Type.Object({ title: Type.Optional(Type.String({ maxLength: 400 })), content: Type.Optional(RawContent) }),
     Type.Null(),
-  ], { description: 'JSON {title, content}, or multipart/form-data with title, content and files' }),
+  ], { description: 'JSON {title, content}, or multipart/form-data with title, content and file/files' }),
   response: { 201: Type.Object({ ...Thread.properties, message: Message }), ...errors(400, 401, 403, 404, 413, 415) },
 };
+
+/** A forum's posts, most recently active first. */
+export const posts = { tags, params: ChannelParams, response: { 200: Type.Array(Thread), ...errors(400, 401, 403, 404) } };

@@ -240,3 +240,15 @@ t.test('deleting a message, a channel or a server enqueues the removal of its ob
   t.equal((await env.request('DELETE', `/api/servers/${guild.server.id}`, { cookie: guild.owner.cookie })).status, 204);
   t.ok((await deleteJobs()).some((keys) => keys.join() === keysOf(last).join()), 'the server’s objects');
 });
+
+t.test('a media channel post carries its files', async (t) => {
+  const guild = await createGuild(env, 'media');
+  const media = await env.request('POST', `/api/channels/${guild.server.id}`, { cookie: guild.owner.cookie, json: { name: 'pics', type: 'media' } });
+  const body = await form([['title', 'Sunset'], ['file', bytes(300), 'sunset.jpg', 'image/jpeg']]);
+  const res = await env.request('POST', `/api/channels/${media.body.id}/posts`, { cookie: guild.owner.cookie, ...body });
+  t.equal(res.status, 201);
+  t.match(res.body, { name: 'Sunset', message: { content: '', attachments: [{ filename: 'sunset.jpg', size: 300 }] } });
+  t.match(res.body.message.attachments[0].url, new RegExp(`^/uploads/attachments/${res.body.id}/`), 'stored under the post');
+  const served = await env.app.inject({ method: 'GET', url: res.body.message.attachments[0].url });
+  t.ok(served.rawPayload.equals(bytes(300)));
+});
