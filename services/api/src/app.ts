@@ -14,6 +14,7 @@ import { registerRateLimit } from './plugins/rate-limit.ts';
 import { registerSession } from './plugins/session.ts';
 import { authRoutes } from './routes/auth/routes.ts';
 import { channelRoutes } from './routes/channels/routes.ts';
+import { dmRoutes } from './routes/dms/routes.ts';
 import { healthRoutes } from './routes/health/routes.ts';
 import { messageRoutes } from './routes/messages/routes.ts';
 import { moderationRoutes } from './routes/moderation/routes.ts';
@@ -84,6 +85,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
     await scope.register(fastifyMultipart);
     const files = scope.withTypeProvider<TypeBoxTypeProvider>();
     await messageRoutes(files, deps);
+    await dmRoutes(files, deps);
   });
 
   app.get('/api/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
