@@ -1,6 +1,7 @@
 // Owns the first decision of every server- or channel-scoped action, for the API's routes and the
 // gateway's room joins alike: no such server or channel (404), not a member (403), a permission
-// missing (403, naming it), a private thread the caller is not in (403). The API throws the refusal as an HTTP error; the gateway acks it.
+// missing (403, naming it), a private thread the caller is not in (403). The API throws the
+// refusal as an HTTP error; the gateway acks it.
 import type { Db } from './db/index.ts';
 import { Flags, basePermissions, channelPermissions, flagNames, has, type MemberContext } from './permissions.ts';
 import { accessRepo, type GuardedChannel, type ServerRef } from './repos/access.ts';

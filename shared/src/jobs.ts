@@ -25,6 +25,23 @@ export const defaultJobOptions: JobsOptions = {
   removeOnFail: { count: 5000 },
 };
 
+/** How long an unread aggregation waits for more messages of its channel before it runs. */
+export const UNREAD_COALESCE_MS = 200;
+
+/**
+ * Options a job always gets from its payload, whoever enqueues it (the caller's come on top).
+ * Unread aggregation coalesces per channel: while one is delayed or waiting, more adds for the
+ * channel are dropped (it will see their messages); while one runs, one more is kept and queued
+ * when it finishes (keepLastIfActive), so a message committed after a run read its snapshot is
+ * always counted. A burst of sends costs about one run per UNREAD_COALESCE_MS + run time.
+ */
+const optionsFor: { [N in JobName]?: (data: JobPayloads[N]) => JobsOptions } = {
+  'aggregate-unread': ({ channelId }) => ({
+    delay: UNREAD_COALESCE_MS,
+    deduplication: { id: `aggregate-unread:${channelId}`, keepLastIfActive: true },
+  }),
+};
+
 /** BullMQ needs its own connections with no request retry limit. */
 export function bullConnection(redisUrl: string): ConnectionOptions {
   const u = new URL(redisUrl);
@@ -52,7 +69,8 @@ export function createJobs(redisUrl: string, keys: RedisKeys, statsClient: Redis
   reportOutages(queue, 'job queue');
   return {
     async enqueue(name, data, opts) {
-      await queue.add(name, { ...data, requestId: currentRequestId() } satisfies JobData<typeof name>, opts);
+      const own = (optionsFor[name] as ((d: typeof data) => JobsOptions) | undefined)?.(data);
+      await queue.add(name, { ...data, requestId: currentRequestId() } satisfies JobData<typeof name>, { ...own, ...opts });
     },
     // Counted through a second Queue on the caller's client, which gives up on a command after a
     // few retries: the producer's own connection never does (BullMQ needs that), so a count asked

@@ -18,6 +18,7 @@ export interface AttachmentJson {
   size: number;
   width: number | null;
   height: number | null;
+  thumbnail_key: string | null;
 }
 
 /** One message with everything its Message Object shows, as the messages repo reads it. */
@@ -51,6 +52,7 @@ export function presentAttachment(a: AttachmentJson): AttachmentObject {
     content_type: a.content_type,
     ...(a.width !== null ? { width: a.width } : {}),
     ...(a.height !== null ? { height: a.height } : {}),
+    ...(a.thumbnail_key ? { thumbnail_url: uploadUrl(a.thumbnail_key) } : {}),
   };
 }
 

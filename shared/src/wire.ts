@@ -20,6 +20,8 @@ export interface AttachmentObject {
   content_type: string;
   width?: number;
   height?: number;
+  /** An image's thumbnail (webp, at most 400 px on its longer side), once the worker has made it. */
+  thumbnail_url?: string;
 }
 
 export interface MessageObject {
@@ -146,6 +148,19 @@ export interface ReactionAggregate {
   emoji: string;
   count: string;
   users: { userId: string; username: string }[];
+}
+
+/** A server's custom emoji; reactions name it `custom:<server_id>:<name>`. */
+export interface EmojiObject {
+  id: string;
+  server_id: string;
+  name: string;
+  /** Relative, under /uploads/. */
+  url: string;
+  /** The stored file's name (the original's field, kept for compatibility). */
+  filename: string;
+  created_by: string | null;
+  created_at: string;
 }
 
 export interface VoiceState {

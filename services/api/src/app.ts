@@ -15,9 +15,11 @@ import { registerSession } from './plugins/session.ts';
 import { authRoutes } from './routes/auth/routes.ts';
 import { channelRoutes } from './routes/channels/routes.ts';
 import { dmRoutes } from './routes/dms/routes.ts';
+import { emojiRoutes } from './routes/emojis/routes.ts';
 import { healthRoutes } from './routes/health/routes.ts';
 import { messageRoutes } from './routes/messages/routes.ts';
 import { moderationRoutes } from './routes/moderation/routes.ts';
+import { reactionRoutes } from './routes/reactions/routes.ts';
 import { roleRoutes } from './routes/roles/routes.ts';
 import { serverRoutes } from './routes/servers/routes.ts';
 import { uploadRoutes } from './routes/uploads/routes.ts';
@@ -78,6 +80,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   await moderationRoutes(app, deps);
   await userRoutes(app, deps);
   await voiceRoutes(app, deps);
+  await reactionRoutes(app, deps);
   await uploadRoutes(app, deps);
   // Routes that take files: multipart/form-data is parsed only here (each reads it with
   // uploads.ts's receiveUpload, which sets the limits per route); elsewhere it stays a 415.
@@ -86,6 +89,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
     const files = scope.withTypeProvider<TypeBoxTypeProvider>();
     await messageRoutes(files, deps);
     await dmRoutes(files, deps);
+    await emojiRoutes(files, deps);
   });
 
   app.get('/api/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());

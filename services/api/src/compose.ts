@@ -50,7 +50,10 @@ function replyTarget(fields: Record<string, unknown>): string | null {
   return value;
 }
 
-/** Runs `write` with stored uploads; if it fails, the objects go too (no object without its row). */
+/**
+ * Runs `write` (validation and the transaction) with stored uploads; if it fails, the objects go
+ * too (no object without its row). A message that committed keeps its files.
+ */
 export async function withUploads<T>(storage: ApiDeps['storage'], files: StoredUpload[], write: () => Promise<T>): Promise<T> {
   try {
     return await write();

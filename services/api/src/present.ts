@@ -2,11 +2,14 @@
 import type { ChannelRow } from '@nexusguild/shared/repos/access';
 import type { ConversationRow } from '@nexusguild/shared/repos/dms';
 import type { OverrideRow, ReadCounts } from '@nexusguild/shared/repos/channels';
+import type { EmojiRow } from '@nexusguild/shared/repos/emojis';
+import { uploadUrl } from '@nexusguild/shared/messages';
 import type { RoleRow } from '@nexusguild/shared/repos/roles';
 import type { BanRow, InviteRow, MemberRow, ServerRow } from '@nexusguild/shared/repos/servers';
 import type { UserRow } from '@nexusguild/shared/repos/users';
 import {
-  CHANNEL_TYPE_INT, type BanObject, type ConversationObject, type DmConversationObject, type GroupDmObject, type ChannelListItem, type ChannelObject, type ChannelType, type InviteObject, type MemberObject, type OverrideObject,
+  CHANNEL_TYPE_INT, type BanObject, type ChannelListItem, type ChannelObject, type ChannelType, type ConversationObject, type DmConversationObject,
+  type EmojiObject, type GroupDmObject, type InviteObject, type MemberObject, type OverrideObject,
   type RoleObject, type ServerObject, type UserObject,
 } from '@nexusguild/shared/wire';
 
@@ -119,6 +122,18 @@ export function presentBan(row: BanRow): BanObject {
     avatar: row.avatar,
     banned_by: row.banned_by,
     reason: row.reason,
+    created_at: row.created_at.toISOString(),
+  };
+}
+
+export function presentEmoji(row: EmojiRow): EmojiObject {
+  return {
+    id: row.id,
+    server_id: row.server_id,
+    name: row.name,
+    url: uploadUrl(row.storage_key),
+    filename: row.storage_key.slice(row.storage_key.lastIndexOf('/') + 1),
+    created_by: row.created_by,
     created_at: row.created_at.toISOString(),
   };
 }

@@ -158,6 +158,8 @@ export const Attachment = Type.Object({
   content_type: Type.String(),
   width: Type.Optional(Type.Integer()),
   height: Type.Optional(Type.Integer()),
+  /** An image's thumbnail (webp, at most 400 px), once the worker has made it. */
+  thumbnail_url: Type.Optional(Type.String()),
 });
 
 const messageFields = {

@@ -5,6 +5,8 @@ import { QUEUE, bullConnection, type JobData, type JobName, type JobPayloads } f
 import { withRequestId } from '@nexusguild/shared/log';
 import type { Resources } from '@nexusguild/shared/runtime';
 import { reportOutages } from '@nexusguild/shared/redis';
+import { processAttachments } from './jobs/attachments.ts';
+import { aggregateUnread } from './jobs/unread.ts';
 import { measureJob } from './metrics.ts';
 
 export type WorkerDeps = Omit<Resources, 'close'>;
@@ -12,6 +14,8 @@ type Handlers = { [N in JobName]?: (data: JobPayloads[N], deps: WorkerDeps) => P
 
 const handlers: Handlers = {
   'delete-objects': async ({ keys }, { storage }) => storage.remove(keys),
+  'aggregate-unread': aggregateUnread,
+  'process-attachments': processAttachments,
 };
 
 export interface JobWorker {

@@ -57,7 +57,8 @@ export function messagesRepo(sql: Db) {
       CASE WHEN t.id IS NULL THEN 0 ELSE (SELECT count(*)::int FROM messages tm WHERE tm.channel_id = t.id) END AS thread_reply_count,
       COALESCE((
         SELECT json_agg(json_build_object('id', a.id::text, 'filename', a.filename, 'storage_key', a.storage_key,
-                                          'content_type', a.content_type, 'size', a.size, 'width', a.width, 'height', a.height)
+                                          'content_type', a.content_type, 'size', a.size, 'width', a.width, 'height', a.height,
+                                          'thumbnail_key', a.thumbnail_key)
                         ORDER BY a.id)
         FROM attachments a WHERE a.message_id = m.id
       ), '[]') AS attachments

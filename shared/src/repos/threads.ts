@@ -57,8 +57,16 @@ export function threadsRepo(sql: Db) {
         LIMIT 500`;
     },
 
-    async addMember(channelId: string, userId: string): Promise<void> {
-      await sql`INSERT INTO channel_members (channel_id, user_id) VALUES (${channelId}, ${userId}) ON CONFLICT DO NOTHING`;
+    /** Adds a member; false when they already were one. */
+    async addMember(channelId: string, userId: string): Promise<boolean> {
+      const rows = await sql`INSERT INTO channel_members (channel_id, user_id) VALUES (${channelId}, ${userId}) ON CONFLICT DO NOTHING RETURNING 1`;
+      return rows.length === 1;
+    },
+
+    /** Removes a member; false when they were not one. */
+    async removeMember(channelId: string, userId: string): Promise<boolean> {
+      const rows = await sql`DELETE FROM channel_members WHERE channel_id = ${channelId} AND user_id = ${userId} RETURNING 1`;
+      return rows.length === 1;
     },
 
     /** Locks a message's row for the transaction (a thread is being started from it); false when gone. */

@@ -8,6 +8,7 @@ import {
 import type { ServerGrant } from '@nexusguild/shared/authorize';
 import { accessRepo, type ChannelRow } from '@nexusguild/shared/repos/access';
 import { channelsRepo, type Placement } from '@nexusguild/shared/repos/channels';
+import { readsRepo } from '@nexusguild/shared/repos/reads';
 import { messagesRepo } from '@nexusguild/shared/repos/messages';
 import { rolesRepo } from '@nexusguild/shared/repos/roles';
 import type { ChannelType } from '@nexusguild/shared/wire';
@@ -17,7 +18,7 @@ import { guards } from '../../guards.ts';
 import { presentChannel, presentChannelListItem, presentOverride } from '../../present.ts';
 import { permissionMask } from '../../schemas.ts';
 import { channelRooms, guildPublishing } from '../../publish.ts';
-import { trimFields } from '../../body.ts';
+import { defaultBody, trimFields } from '../../body.ts';
 import { removeObjects } from '../../jobs.ts';
 import * as schema from './schema.ts';
 
@@ -164,6 +165,17 @@ export async function channelRoutes(app: App, deps: ApiDeps) {
     const presented = presentChannel(updated);
     await publishing.toViewers(channel, 'channel_updated', presented); // its overrides did not change
     return presented;
+  });
+
+  // The caller's read cursor: moved (with their counts recounted after it in the same statement,
+  // so a concurrent aggregation cannot bring back what this read), then their other tabs are told.
+  app.patch('/api/channels/:channelId/read', { schema: schema.markRead, preValidation: defaultBody }, async (request) => {
+    const { channel } = await guard.channel(request.params.channelId, request.user.id);
+    const messageId = request.body.messageId ?? null;
+    const cursor = await readsRepo(sql).markRead(request.user.id, channel.id, messageId, ids.next());
+    if (!cursor) throw badRequest('messageId is not a message of this channel', [{ field: 'messageId', message: 'is not in this channel' }]);
+    publisher.emit(rooms.user(request.user.id), 'channel_read', { channelId: channel.id });
+    return { ok: true as const, last_read_id: cursor };
   });
 
   app.delete('/api/channels/:channelId', { schema: schema.remove }, async (request, reply) => {

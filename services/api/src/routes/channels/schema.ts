@@ -74,3 +74,11 @@ export const putOverride = {
 };
 
 export const deleteOverride = { tags, params: OverrideParams, response: { 204: Type.Null(), ...errors(400, 401, 403, 404) } };
+
+export const markRead = {
+  tags,
+  params: ChannelParams,
+  /** No body: up to the newest message. `messageId` (of this channel): up to that one. */
+  body: Type.Object({ messageId: Type.Optional(Id) }),
+  response: { 200: Type.Object({ ok: Type.Literal(true), last_read_id: Id }), ...errors(400, 401, 403, 404) },
+};

@@ -120,11 +120,11 @@ export async function dmRoutes(app: App, deps: ApiDeps) {
   app.post('/api/dm/:dmId/messages', { schema: schema.send }, async (request, reply) => {
     const conversation = await participantOf(request.params.dmId, request.user.id);
     const form = await composer.readForm(request, conversation.id);
-    const message = await withUploads(storage, form.files, async () => {
+    const id = await withUploads(storage, form.files, async () => {
       const input = composer.input(form);
-      const id = await sql.begin((tx) => composer.write(tx, { id: conversation.id, server_id: null }, request.user.id, input));
-      return composer.loadOne(id);
+      return sql.begin((tx) => composer.write(tx, { id: conversation.id, server_id: null }, request.user.id, input));
     });
+    const message = await composer.loadOne(id);
     const dm = presentDmMessage(message, conversationType(conversation));
     publisher.emit(participantRooms(conversation), 'dm_message_created', dm);
     if (message.attachments.length) await enqueueAfterCommit(jobs, request.log, 'process-attachments', { messageId: message.id });

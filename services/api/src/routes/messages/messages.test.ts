@@ -6,7 +6,9 @@ import { Queue } from 'bullmq';
 import { QUEUE, bullConnection, type JobName } from '@nexusguild/shared/jobs';
 import { Flags } from '@nexusguild/shared/permissions';
 import { addMember, createGuild, grantRole, listenToServer, memberWith, roomAck, type GuildFixture, type Registered } from '../../../../../test/guild.ts';
-import { assertError, nextEvent, record, setup, type TestSocket } from '../../../../../test/harness.ts';
+import { assertError, leavesRoom, nextEvent, record, setup, type TestSocket } from '../../../../../test/harness.ts';
+import { rooms } from '@nexusguild/shared/events';
+import { channelsRepo } from '@nexusguild/shared/repos/channels';
 
 const env = await setup(t);
 const sql = env.resources.sql;
@@ -440,4 +442,80 @@ t.test('forum posts: a thread with its opener; replies in it; media needs a file
   t.same(list.body.map((p: { id: string }) => p.id), [older.id, post.id], 'most recently active first');
   t.match(list.body[1], { reply_count: 1 }, 'replies do not count the opener');
   assertError(t, await call('GET', `/api/channels/${guild.general.id}/posts`, member), 400);
+});
+
+/** Resolves once a query of this test's database waits for a row lock (asked round trip by round trip: Postgres has no event for it). */
+async function untilRowLockWait(timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const [row] = await sql<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`;
+    if (row!.n > 0) return;
+  }
+  throw new Error('no query is waiting for a row lock');
+}
+
+t.test('a channel deleted while a thread is being created takes no orphan with it', async (t) => {
+  const guild = await createGuild(env, 'race');
+  const doomed = await createChannel(guild, { name: 'doomed' });
+  const parent = await send(doomed.id, guild.owner, { content: 'thread me' });
+  let creating: Promise<Awaited<ReturnType<typeof call>>> | undefined;
+  // The delete holds the channel's lock while the thread's creation waits for it (FOR SHARE).
+  await sql.begin(async (tx) => {
+    await channelsRepo(tx).lockWithThreads(doomed.id);
+    creating = call('POST', `/api/messages/${parent.id}/thread`, guild.owner, { name: 'late' });
+    await untilRowLockWait();
+    await channelsRepo(tx).remove(doomed.id);
+  });
+  assertError(t, await creating!, 404, /not found/);
+  t.same(await sql`SELECT id FROM channels WHERE parent_id = ${doomed.id} OR parent_message_id = ${parent.id}`, [], 'no thread without its parent');
+});
+
+t.test('a message sent while its channel is being deleted is refused, not orphaned', async (t) => {
+  const guild = await createGuild(env, 'race2');
+  const doomed = await createChannel(guild, { name: 'doomed' });
+  let sending: Promise<Awaited<ReturnType<typeof call>>> | undefined;
+  await sql.begin(async (tx) => {
+    await channelsRepo(tx).lockWithThreads(doomed.id);
+    sending = call('POST', `/api/messages/${doomed.id}`, guild.owner, { content: 'too late' });
+    await untilRowLockWait();
+    await channelsRepo(tx).remove(doomed.id);
+  });
+  assertError(t, await sending!, 404, 'Channel not found');
+});
+
+t.test('private thread members: added by a member, removed by themselves or a thread manager', async (t) => {
+  const guild = await createGuild(env, 'tmembers');
+  const creator = await memberWith(env, guild, Flags.CREATE_PRIVATE_THREADS | Flags.SEND_MESSAGES_IN_THREADS);
+  const friend = await memberWith(env, guild, Flags.SEND_MESSAGES_IN_THREADS, 'Friend');
+  const blind = await addMember(env, guild);
+  const stranger = await env.register('stranger');
+  const parent = await send(guild.general.id, creator, { content: 'p' });
+  const thread = (await call('POST', `/api/messages/${parent.id}/thread`, creator, { name: 'inner', isPrivate: true })).body;
+  const publicThread = (await call('POST', `/api/messages/${(await send(guild.general.id, creator, { content: 'q' })).id}/thread`, guild.owner, { name: 'open' })).body;
+  await call('PUT', `/api/channels/${guild.general.id}/permissions/${blind.user.id}`, guild.owner, { target_type: 'member', deny: Flags.VIEW_CHANNEL.toString() });
+  const path = (userId: string, id = thread.id) => `/api/channels/${id}/members/${userId}`;
+
+  assertError(t, await call('PUT', path(friend.user.id), friend), 403, 'Not a member of this private thread');
+  assertError(t, await call('PUT', path(stranger.user.id), creator), 404, 'Member not found');
+  assertError(t, await call('PUT', path(blind.user.id), creator), 400, /cannot view/);
+  assertError(t, await call('PUT', path(friend.user.id, publicThread.id), creator), 400, 'Only private threads have members');
+
+  const friendSocket = await env.connect(friend.cookie);
+  const appeared = nextEvent(friendSocket, 'thread_created');
+  t.equal((await call('PUT', path(friend.user.id), creator)).status, 204);
+  t.match(await appeared, { serverId: guild.server.id, parentChannelId: guild.general.id, messageId: parent.id, thread: { id: thread.id } });
+  t.equal((await call('PUT', path(friend.user.id), creator)).status, 204, 'adding again is fine');
+  t.equal((await call('GET', `/api/messages/${thread.id}`, friend)).status, 200, 'the new member reads it');
+  t.equal((await call('POST', `/api/messages/${thread.id}`, friend, { content: 'hi' })).status, 201);
+  t.same(await roomAck(friendSocket, 'join_channel', thread.id), { ok: true });
+
+  assertError(t, await call('DELETE', path(creator.user.id), friend), 403, /MANAGE_THREADS/);
+  const left = leavesRoom(env.gateway, rooms.channel(thread.id), friendSocket.id!);
+  t.equal((await call('DELETE', path(friend.user.id), friend)).status, 204, 'leaving oneself');
+  await left;
+  assertError(t, await call('GET', `/api/messages/${thread.id}`, friend), 403, 'Not a member of this private thread');
+  t.equal((await call('PUT', path(friend.user.id), creator)).status, 204);
+  t.equal((await call('DELETE', path(friend.user.id), guild.owner)).status, 204, 'a thread manager removes others');
+  assertError(t, await call('DELETE', path(friend.user.id), guild.owner), 404, 'Member not found');
 });

@@ -1,10 +1,10 @@
 // Messages in server channels and threads: history pages, send (JSON, or multipart with
 // attachments), edit, delete, pins; threads started from a message; forum posts (a thread in a
-// forum channel with its opener message). Every send announces message_created to the channel
+// forum channel with its opener message); private thread members. Every send announces message_created to the channel
 // room and channel_notification to the members who may view the channel, then enqueues the
 // unread aggregation (and attachment processing when there are files).
 import { rooms } from '@nexusguild/shared/events';
-import type { ChannelGrant } from '@nexusguild/shared/authorize';
+import { authorizer, type ChannelGrant } from '@nexusguild/shared/authorize';
 import type { Db } from '@nexusguild/shared/db/index';
 import type { JobName, JobPayloads } from '@nexusguild/shared/jobs';
 import { SERVER_CHANNEL, messageEvents } from '@nexusguild/shared/message-events';
@@ -34,6 +34,7 @@ const isThread = (c: ChannelRow) => c.type === 'thread' || c.type === 'private_t
 export async function messageRoutes(app: App, deps: ApiDeps) {
   const { sql, ids, publisher, storage, jobs } = deps;
   const guard = guards(sql);
+  const authorize = authorizer(sql);
   const publishing = guildPublishing(deps);
   const messages = messagesRepo(sql);
   const composer = messageComposer(deps);
@@ -93,11 +94,11 @@ export async function messageRoutes(app: App, deps: ApiDeps) {
     const grant = await guard.channel(request.params.channelId, request.user.id);
     demandSend(grant);
     const form = await readForm(request, grant, grant.channel.id);
-    const message = await withUploads(storage, form.files, async () => {
+    const id = await withUploads(storage, form.files, async () => {
       const input = messageInput(grant, form);
-      const id = await sql.begin((tx) => writeMessage(tx, grant.channel, request.user.id, input));
-      return loadOne(id);
+      return sql.begin((tx) => writeMessage(tx, grant.channel, request.user.id, input));
     });
+    const message = await loadOne(id);
     await announceMessage(request.log, grant.channel, message, request.user.username);
     return reply.status(201).send(message);
   });
@@ -216,6 +217,41 @@ export async function messageRoutes(app: App, deps: ApiDeps) {
     return presentThread(thread, thread.message_count);
   });
 
+  // Private thread members (notes G23): a member adds someone who can view the parent channel;
+  // anyone may leave, and those who manage threads may remove others.
+
+  app.put('/api/channels/:channelId/members/:userId', { schema: schema.threadMember }, async (request, reply) => {
+    const { channel, server } = await guard.channel(request.params.channelId, request.user.id);
+    if (channel.type !== 'private_thread') throw badRequest('Only private threads have members');
+    const targetId = request.params.userId;
+    const target = await authorize.channel(channel.parent_id!, targetId);
+    if ('refused' in target) {
+      if (target.refused === 404 || /not a member/.test(target.error)) throw notFound('Member');
+      throw badRequest('That member cannot view the channel of this thread');
+    }
+    const added = await sql.begin(async (tx) => {
+      if (!(await messagesRepo(tx).lockChannel(channel.id))) throw notFound('Channel');
+      return threadsRepo(tx).addMember(channel.id, targetId);
+    });
+    // From the new member's side the thread has just appeared.
+    if (added) {
+      publisher.emit(rooms.user(targetId), 'thread_created', {
+        serverId: server.id, parentChannelId: channel.parent_id!, messageId: channel.parent_message_id, thread: presentChannel(channel),
+      });
+    }
+    return reply.status(204).send(null);
+  });
+
+  app.delete('/api/channels/:channelId/members/:userId', { schema: schema.threadMember }, async (request, reply) => {
+    const { channel, permissions } = await guard.channel(request.params.channelId, request.user.id);
+    if (channel.type !== 'private_thread') throw badRequest('Only private threads have members');
+    const targetId = request.params.userId;
+    if (targetId !== request.user.id) demand(permissions, Flags.MANAGE_THREADS);
+    if (!(await threadsRepo(sql).removeMember(channel.id, targetId))) throw notFound('Member');
+    publisher.leaveRooms(targetId, [rooms.channel(channel.id)]);
+    return reply.status(204).send(null);
+  });
+
   // Forum posts (G5): a thread in a forum or media channel, named by its title, opened by its
   // first message. Its replies are ordinary messages sent to the thread's id.
 
@@ -226,20 +262,21 @@ export async function messageRoutes(app: App, deps: ApiDeps) {
     const threadId = ids.next(); // first, so the opener's files are stored under the post
     const form = await readForm(request, grant, threadId);
     const title = (form.fields.title ?? '').trim();
-    const { thread, message } = await withUploads(storage, form.files, async () => {
+    const written = await withUploads(storage, form.files, async () => {
       if (!title) throw badRequest('Post title required', [{ field: 'title', message: 'is empty' }]);
       if ([...title].length > schema.MAX_TITLE) throw badRequest(`Post title must be at most ${schema.MAX_TITLE} characters`, [{ field: 'title', message: 'is too long' }]);
       if (channel.type === 'media' && !form.files.length) throw badRequest('A post in a media channel needs an attachment');
       const input = messageInput(grant, form);
-      const written = await sql.begin(async (tx) => {
+      return sql.begin(async (tx) => {
         if (!(await messagesRepo(tx).lockChannel(channel.id))) throw notFound('Channel');
         const row = (await threadsRepo(tx).create({
           id: threadId, serverId: server.id, type: 'thread', name: title, parentId: channel.id, parentMessageId: null, ownerId: request.user.id,
         }))!; // a post hangs off no message, so nothing can conflict
-        return { row, messageId: await writeMessage(tx, row, request.user.id, input) };
+        return { thread: row, messageId: await writeMessage(tx, row, request.user.id, input) };
       });
-      return { thread: written.row, message: await loadOne(written.messageId) };
     });
+    const { thread } = written;
+    const message = await loadOne(written.messageId);
     const guarded = { ...thread, overrides: channel.overrides };
     await publishing.toViewers(guarded, 'thread_created', { serverId: server.id, parentChannelId: channel.id, messageId: null, thread: presentChannel(thread) });
     // The notification carries the title, as the original's forum did.

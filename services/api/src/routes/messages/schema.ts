@@ -68,6 +68,12 @@ export const createThread = {
   response: { 200: Thread, 201: Thread, ...errors(400, 401, 403, 404) },
 };
 
+export const threadMember = {
+  tags,
+  params: Type.Object({ channelId: Id, userId: Id }),
+  response: { 204: Type.Null(), ...errors(400, 401, 403, 404) },
+};
+
 export const getThread = { tags, params: MessageParams, response: { 200: Thread, ...errors(400, 401, 403, 404) } };
 
 /** Forum post titles are channel names. */

@@ -131,6 +131,11 @@ t.test('a message with files: streamed to S3, served back byte for byte, a proce
   t.equal(cached.statusCode, 304);
   t.equal(cached.body, '');
 
+  const head = await env.app.inject({ method: 'HEAD', url: a.url });
+  t.equal(head.statusCode, 200, 'HEAD works');
+  t.equal(Number(head.headers['content-length']), png.length);
+  t.equal(head.body, '');
+
   const download = await env.app.inject({ method: 'GET', url: b.url });
   t.equal(download.body, text.toString());
   t.match(download.headers['content-disposition'], /^attachment/, 'text is a download');

@@ -1,0 +1,105 @@
+// Reactions on server-channel messages: the per-emoji aggregate, add your reaction, remove it.
+// Every change is one transaction, then `reaction_updated` with the whole aggregate goes to the
+// channel's room.
+import { rooms } from '@nexusguild/shared/events';
+import { Flags } from '@nexusguild/shared/permissions';
+import { emojisRepo } from '@nexusguild/shared/repos/emojis';
+import { messagesRepo } from '@nexusguild/shared/repos/messages';
+import { reactionsRepo } from '@nexusguild/shared/repos/reactions';
+import { isId } from '@nexusguild/shared/ids';
+import type { App, ApiDeps } from '../../app.ts';
+import { badRequest, notFound } from '../../errors.ts';
+import { demand, guards } from '../../guards.ts';
+import * as schema from './schema.ts';
+
+const CUSTOM = /^custom:([0-9]{1,20}):([A-Za-z0-9_]{2,32})$/;
+/** No whitespace, control, separator or unassigned/private-use characters (ZWJ and variation selectors are fine). */
+const FORBIDDEN = /[\s\p{Cc}\p{Zl}\p{Zp}\p{Co}\p{Cn}]/u;
+/** A unicode emoji holds at least one pictograph, regional indicator (flags) or keycap mark. */
+const PICTOGRAPH = /[\p{Extended_Pictographic}\p{Regional_Indicator}\u20E3]/u;
+
+type Emoji = { kind: 'unicode'; value: string } | { kind: 'custom'; value: string; serverId: string; name: string };
+
+/**
+ * What a client may react with: a unicode emoji (bounded, no whitespace or controls, at least one
+ * pictograph), or `custom:<serverId>:<name>` for a server's custom emoji. Anything else is a 400.
+ */
+function parseEmoji(raw: string | undefined): Emoji {
+  const value = raw?.trim() ?? '';
+  if (!value) throw badRequest('Emoji is required', [{ field: 'emoji', message: 'is required' }]);
+  const custom = CUSTOM.exec(value);
+  if (custom && isId(custom[1])) return { kind: 'custom', value, serverId: custom[1], name: custom[2]! };
+  if (value.length > schema.EMOJI_MAX || FORBIDDEN.test(value) || !PICTOGRAPH.test(value) || value.startsWith('custom:')) {
+    throw badRequest('emoji must be a unicode emoji or custom:<serverId>:<name>', [{ field: 'emoji', message: 'is not an emoji' }]);
+  }
+  return { kind: 'unicode', value };
+}
+
+export async function reactionRoutes(app: App, { sql, publisher }: ApiDeps) {
+  const guard = guards(sql);
+  const reactions = reactionsRepo(sql);
+
+  /** The message (404 unless it is a server-channel message) and the caller's grant in its channel. */
+  async function access(messageId: string, userId: string, needed = 0n) {
+    const target = await messagesRepo(sql).find(messageId);
+    if (!target || target.server_id === null) throw notFound('Message');
+    return { target, grant: await guard.channel(target.channel_id, userId, needed) };
+  }
+
+  /** After commit: everyone in the channel sees the new aggregate. */
+  async function announce(messageId: string, channelId: string) {
+    const list = await reactions.list(messageId);
+    publisher.emit(rooms.channel(channelId), 'reaction_updated', { messageId, channelId, reactions: list });
+    return list;
+  }
+
+  app.get('/api/reactions/:messageId', { schema: schema.list }, async (request) => {
+    const { target } = await access(request.params.messageId, request.user.id, Flags.READ_MESSAGE_HISTORY);
+    return reactions.list(target.id);
+  });
+
+  app.post('/api/reactions/:messageId', { schema: schema.add }, async (request, reply) => {
+    const emoji = parseEmoji(request.body.emoji);
+    const { target, grant } = await access(request.params.messageId, request.user.id, Flags.READ_MESSAGE_HISTORY);
+    // A custom emoji of any server may be used while it exists (as with Discord's shared emoji).
+    if (emoji.kind === 'custom' && !(await emojisRepo(sql).exists(emoji.serverId, emoji.name))) {
+      throw badRequest('Unknown custom emoji', [{ field: 'emoji', message: 'does not exist' }]);
+    }
+    await sql.begin(async (tx) => {
+      const repo = reactionsRepo(tx);
+      const state = await repo.lockForAdd(target.id, emoji.value, request.user.id);
+      if (!state) throw notFound('Message'); // deleted meanwhile
+      // Notes G13: a duplicate is a 400, as in the original.
+      if (state.mine) throw badRequest('You already reacted with this emoji');
+      // As in Discord: joining a reaction already there needs no ADD_REACTIONS, a new one does.
+      if (!state.present) {
+        demand(grant.permissions, Flags.ADD_REACTIONS);
+        if (state.distinct >= schema.MAX_DISTINCT) throw badRequest(`A message can have at most ${schema.MAX_DISTINCT} different reactions`);
+      }
+      await repo.add(target.id, emoji.value, request.user.id);
+    });
+    const list = await announce(target.id, target.channel_id);
+    // The reaction may be gone already if the user removed it at once; the list is the truth.
+    const added = list.find((r) => r.emoji === emoji.value) ?? { emoji: emoji.value, count: '0', users: [] };
+    return reply.status(201).send(added);
+  });
+
+  async function remove(messageId: string, rawEmoji: string | undefined, userId: string) {
+    const emoji = rawEmoji?.trim();
+    if (!emoji) throw badRequest('Emoji is required', [{ field: 'emoji', message: 'is required' }]);
+    const { target } = await access(messageId, userId); // your own: viewing the channel is enough
+    const removed = await sql.begin((tx) => reactionsRepo(tx).remove(target.id, emoji, userId));
+    if (!removed) throw notFound('Reaction');
+    await announce(target.id, target.channel_id);
+  }
+
+  app.delete('/api/reactions/:messageId/:emoji', { schema: schema.remove }, async (request, reply) => {
+    await remove(request.params.messageId, request.params.emoji, request.user.id);
+    return reply.status(204).send(null);
+  });
+
+  app.delete('/api/reactions/:messageId', { schema: schema.removeByBody }, async (request, reply) => {
+    await remove(request.params.messageId, request.body.emoji, request.user.id);
+    return reply.status(204).send(null);
+  });
+}
