@@ -316,3 +316,48 @@ t.test('attachments in a DM: stored under the DM, served back, processed, remove
   const outsider = await env.register('c');
   assertError(t, await env.request('POST', `/api/dm/${dm.id}/messages`, { cookie: outsider.cookie, ...body }), 403, 'Access denied');
 });
+
+t.test('reactions on DM messages: add, list, remove (path or body), refusals, events to participants only', async (t) => {
+  const [a, b, c, d] = [await env.register('a'), await env.register('b'), await env.register('c'), await env.register('d')];
+  const dm = await openDm(a, b);
+  const elsewhere = await openDm(a, d);
+  const msg = await send(dm.id, a, 'react to me');
+  const foreign = await send(elsewhere.id, a, 'not here');
+  const base = `/api/dm/${dm.id}/messages/${msg.id}/reactions`;
+
+  for (const [method, path] of [['GET', base], ['POST', base], ['DELETE', base], ['DELETE', `${base}/x`]] as const) {
+    t.equal((await env.request(method, path, { json: { emoji: '👍' } })).status, 401, `${method} ${path} needs a session`);
+    assertError(t, await call(method, path, c, { emoji: '👍' }), 403, 'Access denied', `${method} ${path} by a third party`);
+  }
+  assertError(t, await call('POST', `/api/dm/${dm.id}/messages/${foreign.id}/reactions`, a, { emoji: '👍' }), 404, 'Message not found');
+  assertError(t, await call('GET', `/api/dm/${dm.id}/messages/999999/reactions`, a), 404, 'Message not found');
+  assertError(t, await call('POST', base, a, { emoji: '  ' }), 400, 'Emoji is required');
+  assertError(t, await call('POST', base, a, { emoji: 'abc' }), 400, /emoji must be/);
+  assertError(t, await call('POST', base, a, { emoji: 'custom:1:nope' }), 400, 'Unknown custom emoji');
+
+  const [sa, sb, sc] = [await socketOf(t, a), await socketOf(t, b), await socketOf(t, c)];
+  const cSaw = [record(sc, 'dm_reaction_added'), record(sc, 'dm_reaction_removed')];
+  const addedToA = nextEvent(sa, 'dm_reaction_added');
+  const addedToB = nextEvent(sb, 'dm_reaction_added');
+  const added = await call('POST', base, b, { emoji: '👍' });
+  t.equal(added.status, 201);
+  const aggregate = { emoji: '👍', count: '1', users: [{ userId: b.user.id, username: b.user.username }] };
+  t.same(added.body, aggregate);
+  const event = { messageId: msg.id, emoji: '👍', userId: b.user.id, dmId: dm.id, reactions: [aggregate] };
+  t.same(await addedToA, event, 'the union payload to the other participant');
+  t.same(await addedToB, event, 'and to the reactor');
+  assertError(t, await call('POST', base, b, { emoji: '👍' }), 400, 'You already reacted with this emoji');
+  t.equal((await call('POST', base, a, { emoji: '👍' })).body.count, '2');
+  t.same((await call('GET', base, a)).body.map((r: { count: string }) => r.count), ['2']);
+
+  const removedToA = nextEvent(sa, 'dm_reaction_removed');
+  t.equal((await call('DELETE', `${base}/${encodeURIComponent('👍')}`, b)).status, 204, 'removal by path');
+  t.same(await removedToA, { messageId: msg.id, emoji: '👍', userId: b.user.id, dmId: dm.id, reactions: [{ emoji: '👍', count: '1', users: [{ userId: a.user.id, username: a.user.username }] }] });
+  assertError(t, await call('DELETE', `${base}/${encodeURIComponent('👍')}`, b), 404, 'Reaction not found');
+  t.equal((await call('DELETE', base, a, { emoji: '👍' })).status, 204, 'removal by body');
+  assertError(t, await call('DELETE', base, a, {}), 400, 'Emoji is required');
+  t.same((await call('GET', base, b)).body, []);
+
+  await env.flush(sc, c.user.id);
+  t.same(cSaw, [[], []], 'the third party received nothing');
+});

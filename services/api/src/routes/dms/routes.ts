@@ -1,5 +1,6 @@
 // Direct messages and group DMs (notes §3.7, G4): the caller's conversations, opening a 1:1 DM,
-// creating a group, and the messages of either kind under the same /api/dm/:dmId routes. A
+// creating a group, and the messages of either kind (and their reactions) under the same
+// /api/dm/:dmId routes. A
 // conversation is a channel without a server; its messages go through the same composer, repo and
 // presenter as a server channel's (compose.ts, repos/messages.ts), and their events go to each
 // participant's personal room (shared/message-events.ts).
@@ -14,11 +15,13 @@ import { presentDmMessage } from '@nexusguild/shared/messages';
 import { presenceStore } from '@nexusguild/shared/presence';
 import { MAX_GROUP_MEMBERS, dmsRepo, type Conversation, type ConversationRow } from '@nexusguild/shared/repos/dms';
 import { messagesRepo } from '@nexusguild/shared/repos/messages';
+import { reactionsRepo } from '@nexusguild/shared/repos/reactions';
 import type { App, ApiDeps } from '../../app.ts';
 import { clampLimit, checkedContent, messageComposer, withUploads } from '../../compose.ts';
 import { HttpError, badRequest, forbidden, notFound } from '../../errors.ts';
 import { enqueueAfterCommit, removeObjects } from '../../jobs.ts';
 import { presentConversation, presentDm, presentGroupDm } from '../../present.ts';
+import { addReaction, parseEmoji, removalEmoji } from '../reactions/routes.ts';
 import * as schema from './schema.ts';
 
 const notYours = () => new HttpError(404, 'Message not found or not yours');
@@ -42,6 +45,13 @@ export async function dmRoutes(app: App, deps: ApiDeps) {
   async function ownMessage(conversation: Conversation, messageId: string, userId: string) {
     const message = await messages.find(messageId);
     if (!message || message.channel_id !== conversation.id || message.author_id !== userId) throw notYours();
+    return message;
+  }
+
+  /** A message of this conversation (404 otherwise). */
+  async function messageIn(conversation: Conversation, messageId: string) {
+    const message = await messages.find(messageId);
+    if (!message || message.channel_id !== conversation.id) throw notFound('Message');
     return message;
   }
 
@@ -151,6 +161,47 @@ export async function dmRoutes(app: App, deps: ApiDeps) {
       messageId: message.id, dmId: conversation.id, message_id: message.id, dm_id: conversation.id,
     });
     await removeObjects(jobs, removed.keys, request.log);
+    return reply.status(204).send(null);
+  });
+
+  // Reactions (notes §3.7): the channel rules (routes/reactions) without permissions; the aggregate
+  // goes to every participant with who changed what (the union of the seed's and the original's payloads).
+
+  async function reactionChanged(conversation: Conversation, messageId: string, emoji: string, userId: string, event: 'dm_reaction_added' | 'dm_reaction_removed') {
+    const list = await reactionsRepo(sql).list(messageId);
+    publisher.emit(participantRooms(conversation), event, { messageId, emoji, userId, dmId: conversation.id, reactions: list });
+    return list;
+  }
+
+  app.get('/api/dm/:dmId/messages/:msgId/reactions', { schema: schema.listReactions }, async (request) => {
+    const conversation = await participantOf(request.params.dmId, request.user.id);
+    return reactionsRepo(sql).list((await messageIn(conversation, request.params.msgId)).id);
+  });
+
+  app.post('/api/dm/:dmId/messages/:msgId/reactions', { schema: schema.addReaction }, async (request, reply) => {
+    const emoji = parseEmoji(request.body.emoji);
+    const conversation = await participantOf(request.params.dmId, request.user.id);
+    const message = await messageIn(conversation, request.params.msgId);
+    await addReaction(sql, message.id, emoji, request.user.id);
+    const list = await reactionChanged(conversation, message.id, emoji.value, request.user.id, 'dm_reaction_added');
+    return reply.status(201).send(list.find((r) => r.emoji === emoji.value) ?? { emoji: emoji.value, count: '0', users: [] });
+  });
+
+  async function unreact(dmId: string, messageId: string, raw: string | undefined, userId: string) {
+    const emoji = removalEmoji(raw);
+    const conversation = await participantOf(dmId, userId);
+    const message = await messageIn(conversation, messageId);
+    if (!(await reactionsRepo(sql).remove(message.id, emoji, userId))) throw notFound('Reaction');
+    await reactionChanged(conversation, message.id, emoji, userId, 'dm_reaction_removed');
+  }
+
+  app.delete('/api/dm/:dmId/messages/:msgId/reactions/:emoji', { schema: schema.removeReaction }, async (request, reply) => {
+    await unreact(request.params.dmId, request.params.msgId, request.params.emoji, request.user.id);
+    return reply.status(204).send(null);
+  });
+
+  app.delete('/api/dm/:dmId/messages/:msgId/reactions', { schema: schema.removeReactionByBody }, async (request, reply) => {
+    await unreact(request.params.dmId, request.params.msgId, request.body.emoji, request.user.id);
     return reply.status(204).send(null);
   });
 }

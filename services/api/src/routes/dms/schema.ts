@@ -1,6 +1,7 @@
 import { Type } from '@fastify/type-provider-typebox';
 import { Id, Message, Timestamp, errors } from '../../schemas.ts';
 import * as messages from '../messages/schema.ts';
+import * as reactions from '../reactions/schema.ts';
 
 const tags = ['dms'];
 
@@ -95,3 +96,15 @@ export const edit = {
 };
 
 export const remove = { tags, params: DmMessageParams, response: { 204: Type.Null(), ...errors(400, 401, 403, 404) } };
+
+// Reactions on a DM's messages (notes §3.7): the channel routes' shapes under the DM's path.
+const EmojiBody = reactions.add.body;
+
+export const listReactions = { tags, params: DmMessageParams, response: { 200: Type.Array(reactions.Reaction), ...errors(400, 401, 403, 404) } };
+export const addReaction = { tags, params: DmMessageParams, body: EmojiBody, response: { 201: reactions.Reaction, ...errors(400, 401, 403, 404) } };
+export const removeReaction = {
+  tags,
+  params: Type.Object({ dmId: Id, msgId: Id, emoji: reactions.remove.params.properties.emoji }),
+  response: { 204: Type.Null(), ...errors(400, 401, 403, 404) },
+};
+export const removeReactionByBody = { tags, params: DmMessageParams, body: EmojiBody, response: { 204: Type.Null(), ...errors(400, 401, 403, 404) } };
