@@ -1,9 +1,8 @@
 // Direct messages and group DMs (notes §3.7, G4): the caller's conversations, opening a 1:1 DM,
 // creating a group, and the messages of either kind (and their reactions) under the same
-// /api/dm/:dmId routes. A
-// conversation is a channel without a server; its messages go through the same composer, repo and
-// presenter as a server channel's (compose.ts, repos/messages.ts), and their events go to each
-// participant's personal room (shared/message-events.ts).
+// /api/dm/:dmId routes. A conversation is a channel without a server; its messages go through the
+// same composer, repo and presenter as a server channel's (compose.ts, repos/messages.ts), and
+// their events go to each participant's personal room (shared/message-events.ts).
 //
 // Access rule: anyone who is not a participant gets 403 "Access denied", whether the conversation
 // exists or not (notes §3.7), so ids cannot be probed. Inside a conversation, a message that is
