@@ -1,8 +1,9 @@
 // Owns server, channel and DM room membership on this gateway: every join_server / join_channel /
 // join_dm is checked against Postgres (membership; VIEW_CHANNEL after overrides; being a
-// conversation's participant) before the socket enters the room, and `recheck_access` (sent by the API after an override or role change) pulls this
-// gateway's sockets out of the channel rooms they may no longer view. Kick, ban, leave and
-// deletion need nothing here: the API makes the sockets leave through the adapter.
+// conversation's participant) before the socket enters the room, and `recheck_access` (sent by
+// the API after an override or role change) pulls this gateway's sockets out of the channel rooms
+// they may no longer view. Kick, ban, leave and deletion need nothing here: the API makes the
+// sockets leave through the adapter.
 import { authorizer, type Refusal, type ServerGrant } from '@nexusguild/shared/authorize';
 import type { Db } from '@nexusguild/shared/db/index';
 import type { Logger } from '@nexusguild/shared/log';
