@@ -98,15 +98,25 @@ export async function discardUploads(storage: Storage, files: readonly StoredUpl
   if (files.length) await storage.remove(files.map((f) => f.key)).catch(() => {});
 }
 
-/** An error from receiving, as the client should hear it: its own 4xx, or 400 for an abort, or 503. */
+/**
+ * An error from receiving, as the client should hear it: our own HttpErrors as they are,
+ * @fastify/multipart's limit and parse errors with their 4xx, and anything else the parser threw
+ * (a missing boundary, a broken body) as a 400. Storage failures were made 503s where they happened.
+ */
 function asClientError(err: unknown, request: FastifyRequest): Error {
   if (err instanceof HttpError) return err;
   const status = (err as { statusCode?: number }).statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    // @fastify/multipart's limit and parse errors (413 files/fields limit, 400 malformed).
     return new HttpError(status, status === 413 ? tooManyMessage(err) : (err as Error).message);
   }
-  // The client went away mid-body: nothing of it is kept.
+  if (request.raw.destroyed) return badRequest('Upload aborted');
+  return badRequest('Malformed multipart/form-data body');
+}
+
+/** Why a put failed: the upload stream's own error (too large, the client went away), else S3's (a 503). */
+function putFailure(source: NodeJS.ReadableStream & { errored?: Error | null }, counted: { errored?: Error | null }, request: FastifyRequest): Error {
+  const cause = counted.errored ?? source.errored;
+  if (cause) return cause;
   if (request.raw.destroyed) return badRequest('Upload aborted');
   return unavailable('File storage is temporarily unavailable');
 }
@@ -149,6 +159,11 @@ export async function receiveUpload(
         continue;
       }
       const file = part;
+      if (!file.filename) {
+        // What a browser sends for a file input left empty: no file at all.
+        file.file.resume();
+        continue;
+      }
       if (!options.fileFields.includes(file.fieldname)) {
         file.file.resume();
         throw badRequest(`Unexpected field name "${file.fieldname}": files go in ${options.fileFields.join(' or ')}`);
@@ -170,7 +185,11 @@ export async function receiveUpload(
       // Recorded before the put resolves, so a put that fails after writing is removed too.
       const stored: StoredUpload = { id, key, filename, contentType, size: 0 };
       files.push(stored);
-      await storage.put(key, counter.stream, contentType);
+      try {
+        await storage.put(key, counter.stream, contentType);
+      } catch {
+        throw putFailure(file.file, counter.stream, request);
+      }
       stored.size = counter.size();
     }
     return { fields, files };

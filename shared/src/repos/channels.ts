@@ -3,6 +3,7 @@
 // transaction (pass a `Tx` as `sql`). Reads for authorization live in access.ts.
 import type { Db } from '../db/index.ts';
 import type { ChannelRow } from './access.ts';
+import { joinedCursor } from './reads.ts';
 
 export interface OverrideRow {
   channel_id: string;
@@ -122,12 +123,18 @@ export function channelsRepo(sql: Db) {
       return [...threads, ...removed].map((r) => r.id);
     },
 
-    /** The caller's unread and mention counts for these channels; channels without a row are absent. */
+    /**
+     * The caller's unread and mention counts (kept by the worker, reads.ts) for these channels;
+     * channels without a row are absent, and so are rows counted before the caller last joined
+     * the channel's server (their cursor is below the join: nothing since then is unread yet).
+     */
     async readCounts(userId: string, channelIds: string[]): Promise<Map<string, ReadCounts>> {
       if (!channelIds.length) return new Map();
       const rows = await sql<(ReadCounts & { channel_id: string })[]>`
-        SELECT channel_id, unread_count, mention_count FROM read_states
-        WHERE user_id = ${userId} AND channel_id = ANY(${channelIds}::bigint[])`;
+        SELECT rs.channel_id, rs.unread_count, rs.mention_count FROM read_states rs
+        JOIN channels c ON c.id = rs.channel_id
+        JOIN server_members sm ON sm.server_id = c.server_id AND sm.user_id = rs.user_id
+        WHERE rs.user_id = ${userId} AND rs.channel_id = ANY(${channelIds}::bigint[]) AND rs.last_read_id >= ${joinedCursor(sql)}`;
       return new Map(rows.map((r) => [r.channel_id, { unread_count: r.unread_count, mention_count: r.mention_count }]));
     },
 

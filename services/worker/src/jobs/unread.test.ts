@@ -129,6 +129,21 @@ t.test('counts per user: others\' messages after the cursor, mentions of each ki
   });
 });
 
+t.test('counts from before a member left do not come back when they rejoin', async (t) => {
+  const guild = await createGuild(env, 'rejoin');
+  const member = await addMember(env, guild);
+  const ch = guild.general.id;
+  await send(ch, guild.owner, `@${member.user.username} one`);
+  await converges(t, guild, member, ch, { unread_count: 1, mention_count: 1 }, 'counted while a member');
+  const left = await env.request('POST', `/api/servers/${guild.server.id}/leave`, { cookie: member.cookie });
+  t.equal(left.status < 300, true, 'left');
+  await send(ch, guild.owner, 'while away');
+  await addMember(env, guild, member);
+  t.same(await counts(guild, member, ch), { unread_count: 0, mention_count: 0 }, 'nothing unread right after rejoining');
+  await send(ch, guild.owner, 'after rejoining');
+  await converges(t, guild, member, ch, { unread_count: 1, mention_count: 0 }, 'only what came after the rejoin');
+});
+
 t.test('mark read: errors, an empty channel, access', async (t) => {
   const guild = await createGuild(env, 'readerr');
   const member = await addMember(env, guild);

@@ -161,7 +161,9 @@ t.test('list', async (t) => {
   });
 
   t.test('unread and mention counts come from the caller\'s read state', async (t) => {
-    await sql`INSERT INTO read_states (user_id, channel_id, unread_count, mention_count) VALUES (${member.user.id}, ${guild.general.id}, 7, 2)`;
+    // A cursor after the member joined (one from before a rejoin is stale and not shown).
+    await sql`INSERT INTO read_states (user_id, channel_id, last_read_id, unread_count, mention_count)
+      VALUES (${member.user.id}, ${guild.general.id}, ${env.resources.ids.next()}, 7, 2)`;
     const mine = await list(guild, member);
     t.match(byName(mine, 'general'), { unread_count: 7, mention_count: 2 });
     t.match(byName(mine, 'announcements'), { unread_count: 0, mention_count: 0 });

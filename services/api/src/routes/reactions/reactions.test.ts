@@ -157,3 +157,19 @@ t.test('permissions: READ_MESSAGE_HISTORY to see or react, ADD_REACTIONS for a n
   assertError(t, await call('GET', `/api/reactions/${id}`, member), 403, 'Missing permission: VIEW_CHANNEL');
   assertError(t, await unreact(id, member, '👍'), 403, 'Missing permission: VIEW_CHANNEL');
 });
+
+t.test('a private thread: only its members (and MANAGE_THREADS holders) see and react', async (t) => {
+  const guild = await createGuild(env, 'priv');
+  const owner = guild.owner;
+  const member = await addMember(env, guild);
+  const parent = await send(guild.general.id, owner, 'start');
+  const thread = await call('POST', `/api/messages/${parent}/thread`, owner, { name: 'secret', isPrivate: true });
+  t.equal(thread.status, 201);
+  const id = await send(thread.body.id, owner, 'inside');
+  t.equal((await react(id, owner, '👍')).status, 201, 'the creator reacts');
+  assertError(t, await call('GET', `/api/reactions/${id}`, member), 403, /private thread/);
+  assertError(t, await react(id, member, '👍'), 403, /private thread/);
+  assertError(t, await unreact(id, member, '👍'), 403, /private thread/);
+  t.equal((await call('PUT', `/api/channels/${thread.body.id}/members/${member.user.id}`, owner)).status < 300, true, 'added to the thread');
+  t.equal((await react(id, member, '👍')).status, 201, 'a thread member reacts');
+});

@@ -189,6 +189,7 @@ t.test('refusals and limits leave no object and no row', async (t) => {
   await nothingLeft('eleven files');
 
   assertError(t, await post(channel, member, [['replyTo', '']]), 400, 'Message must have content or attachments');
+  assertError(t, await post(channel, member, [['file', Buffer.alloc(0), '']]), 400, 'Message must have content or attachments', 'an empty file input is no file');
   assertError(t, await post(channel, member, [['avatar', bytes(10), 'a.png']]), 400, /Unexpected field name/);
   assertError(t, await post(channel, member, [['file', bytes(10), 'a.bin'], ['content', 'y'.repeat(2001)]]), 400, /2000/);
   assertError(t, await post(channel, member, [['file', bytes(10), 'a.bin'], ['replyTo', '42']]), 400, /in this channel/);
@@ -256,4 +257,31 @@ t.test('a media channel post carries its files', async (t) => {
   t.match(res.body.message.attachments[0].url, new RegExp(`^/uploads/attachments/${res.body.id}/`), 'stored under the post');
   const served = await env.app.inject({ method: 'GET', url: res.body.message.attachments[0].url });
   t.ok(served.rawPayload.equals(bytes(300)));
+});
+
+t.test('a malformed multipart body is a 400', async (t) => {
+  const guild = await createGuild(env, 'malformed');
+  const noBoundary = await env.request('POST', `/api/messages/${guild.general.id}`, {
+    cookie: guild.owner.cookie, payload: 'x', headers: { 'content-type': 'multipart/form-data' },
+  });
+  assertError(t, noBoundary, 400);
+  const broken = await env.request('POST', `/api/messages/${guild.general.id}`, {
+    cookie: guild.owner.cookie, payload: '--b\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\nabc',
+    headers: { 'content-type': 'multipart/form-data; boundary=b' },
+  });
+  assertError(t, broken, 400);
+  t.same(await rowsIn(guild.general.id), { messages: 0, attachments: 0 });
+});
+
+t.test('S3 failing mid-send is a 503 and leaves no row', async (t) => {
+  const other = await setup(t, { MAX_UPLOAD_BYTES: String(MAX) });
+  const guild = await createGuild(other, 'nos3');
+  const { DeleteBucketCommand } = await import('@aws-sdk/client-s3');
+  await s3.send(new DeleteBucketCommand({ Bucket: other.config.s3.bucket }));
+  const body = await form([['content', 'x'], ['file', bytes(100), 'a.bin']]);
+  const res = await other.request('POST', `/api/messages/${guild.general.id}`, { cookie: guild.owner.cookie, ...body });
+  assertError(t, res, 503, /storage/);
+  const [row] = await other.resources.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM messages`;
+  t.equal(row!.n, 0);
+  t.equal((await other.request('POST', `/api/messages/${guild.general.id}`, { cookie: guild.owner.cookie, json: { content: 'text still works' } })).status, 201);
 });
