@@ -1,7 +1,7 @@
 // The socket wire contract: room names and every event with its payload, typed once and used by
 // the API's publisher, the gateway and the tests. Adding an event means adding it here first.
 import type {
-  ChannelObject, DmMessageObject, MessageObject, ReactionAggregate, RoleObject, ServerObject, VoiceState,
+  ChannelObject, DmConversationObject, DmMessageObject, GroupDmObject, MessageObject, ReactionAggregate, RoleObject, ServerObject, VoiceState,
 } from './wire.ts';
 
 export const rooms = {
@@ -54,6 +54,8 @@ export interface ServerToClientEvents {
   // personal room
   server_joined: (p: Ids<'serverId'>) => void;
   channel_read: (p: Ids<'channelId'>) => void;
+  dm_created: (p: DmConversationObject) => void;
+  group_dm_created: (p: GroupDmObject) => void;
   dm_message_created: (p: DmMessageObject) => void;
   dm_message_updated: (p: DmMessageObject) => void;
   dm_message_deleted: (p: { messageId: string; dmId: string; message_id: string; dm_id: string }) => void;

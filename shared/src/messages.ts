@@ -1,7 +1,7 @@
-// Owns what a channel message is on the wire and in text: the row → Message Object presenter
-// (shared, because the API and the worker both emit full messages), the upload URL of a stored
+// Owns what a message is on the wire and in text: the row → Message Object presenter (shared,
+// because the API and the worker both emit full messages) and its DM form, the upload URL of a stored
 // object, and the mention syntax (<@id>, @username, @everyone/@here) resolved at send time.
-import type { AttachmentObject, MessageObject } from './wire.ts';
+import type { AttachmentObject, ConversationType, DmMessageObject, MessageObject } from './wire.ts';
 
 /** Content limit in characters, measured after trimming (decisions, Limits; G17). */
 export const MAX_CONTENT = 2000;
@@ -78,6 +78,11 @@ export function presentMessage(row: MessageRow): MessageObject {
     thread_channel_id: row.thread_channel_id,
     thread_reply_count: row.thread_reply_count,
   };
+}
+
+/** A message of a DM or group DM: the same Message Object under the names DM clients read too. */
+export function presentDmMessage(message: MessageObject, type: ConversationType): DmMessageObject {
+  return { ...message, dm_id: message.channel_id, sender_id: message.user_id, type };
 }
 
 /** A pinned message as the pins list shows it. */

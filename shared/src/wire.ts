@@ -172,10 +172,56 @@ export interface VoiceState {
   deafened: boolean;
 }
 
-/** DM and group-DM messages: the channel message's core under the names DM clients read. */
-export interface DmMessageObject
-  extends Pick<MessageObject, 'id' | 'user_id' | 'username' | 'avatar' | 'content' | 'attachments' | 'created_at' | 'updated_at' | 'edited_at'> {
+/** A DM's or group DM's kind on the wire (the channel types are dm and group_dm). */
+export type ConversationType = 'dm' | 'group';
+
+/**
+ * DM and group-DM messages: the full Message Object (one presenter, shared/messages.ts) plus the
+ * names DM clients read: `dm_id` (= channel_id), `sender_id` (= user_id) and the conversation's type.
+ */
+export interface DmMessageObject extends MessageObject {
   dm_id: string;
   sender_id: string | null;
-  type: 'dm' | 'group';
+  type: ConversationType;
 }
+
+/** A participant of a conversation, with live presence. */
+export interface ConversationMember {
+  id: string;
+  username: string;
+  avatar: string | null;
+  status: 'online' | 'offline';
+}
+
+/** What every conversation in `GET /api/dm` carries. */
+interface ConversationBase {
+  id: string;
+  /** The text of the newest message; "" when there is none yet. */
+  last_message: string;
+  /** The newest message's time, or the conversation's creation without messages. */
+  last_message_at: string;
+  created_at: string;
+}
+
+/** A 1:1 conversation as one participant sees it (notes §3.7, §10); the partner is null once their account is gone. */
+export interface DmConversationObject extends ConversationBase {
+  type: 'dm';
+  partner_id: string | null;
+  partner_username: string | null;
+  partner_avatar: string | null;
+  partner_status: 'online' | 'offline';
+  /** The pair, smaller id first (the original's POST reply carried them). */
+  user1_id: string;
+  user2_id: string;
+}
+
+/** A group DM (notes §3.7, §10): the same for every member. */
+export interface GroupDmObject extends ConversationBase {
+  type: 'group';
+  name: string | null;
+  avatar: string | null;
+  owner_id: string | null;
+  members: ConversationMember[];
+}
+
+export type ConversationObject = DmConversationObject | GroupDmObject;

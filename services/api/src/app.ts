@@ -14,6 +14,7 @@ import { registerRateLimit } from './plugins/rate-limit.ts';
 import { registerSession } from './plugins/session.ts';
 import { authRoutes } from './routes/auth/routes.ts';
 import { channelRoutes } from './routes/channels/routes.ts';
+import { dmRoutes } from './routes/dms/routes.ts';
 import { emojiRoutes } from './routes/emojis/routes.ts';
 import { healthRoutes } from './routes/health/routes.ts';
 import { messageRoutes } from './routes/messages/routes.ts';
@@ -88,6 +89,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
     const files = scope.withTypeProvider<TypeBoxTypeProvider>();
     await messageRoutes(files, deps);
     await avatarRoutes(files, deps);
+    await dmRoutes(files, deps);
     await emojiRoutes(files, deps);
   });
 

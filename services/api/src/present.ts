@@ -1,5 +1,6 @@
 // Presenters: the only place database rows become the JSON of the client guide.
 import type { ChannelRow } from '@nexusguild/shared/repos/access';
+import type { ConversationRow } from '@nexusguild/shared/repos/dms';
 import type { OverrideRow, ReadCounts } from '@nexusguild/shared/repos/channels';
 import type { EmojiRow } from '@nexusguild/shared/repos/emojis';
 import { uploadUrl } from '@nexusguild/shared/messages';
@@ -7,7 +8,8 @@ import type { RoleRow } from '@nexusguild/shared/repos/roles';
 import type { BanRow, InviteRow, MemberRow, ServerRow } from '@nexusguild/shared/repos/servers';
 import type { UserRow } from '@nexusguild/shared/repos/users';
 import {
-  CHANNEL_TYPE_INT, type BanObject, type EmojiObject, type ChannelListItem, type ChannelObject, type ChannelType, type InviteObject, type MemberObject, type OverrideObject,
+  CHANNEL_TYPE_INT, type BanObject, type ChannelListItem, type ChannelObject, type ChannelType, type ConversationObject, type DmConversationObject,
+  type EmojiObject, type GroupDmObject, type InviteObject, type MemberObject, type OverrideObject,
   type RoleObject, type ServerObject, type UserObject,
 } from '@nexusguild/shared/wire';
 
@@ -134,4 +136,49 @@ export function presentEmoji(row: EmojiRow): EmojiObject {
     created_by: row.created_by,
     created_at: row.created_at.toISOString(),
   };
+}
+
+type Online = ReadonlySet<string>;
+const presenceOf = (online: Online, id: string): 'online' | 'offline' => (online.has(id) ? 'online' : 'offline');
+
+function conversationBase(row: ConversationRow) {
+  return {
+    id: row.id,
+    last_message: row.last_message ?? '',
+    last_message_at: (row.last_message_at ?? row.created_at).toISOString(),
+    created_at: row.created_at.toISOString(),
+  };
+}
+
+/** A 1:1 DM as `viewerId` sees it: the other participant is the partner; `online` holds who has a live socket. */
+export function presentDm(row: ConversationRow, viewerId: string, online: Online): DmConversationObject {
+  const partner = (row.members ?? []).find((m) => m.id !== viewerId) ?? null; // gone once their account is deleted
+  const [user1 = '', user2 = ''] = (row.dm_key ?? '').split(':');
+  return {
+    ...conversationBase(row),
+    type: 'dm',
+    partner_id: partner?.id ?? null,
+    partner_username: partner?.username ?? null,
+    partner_avatar: partner?.avatar ?? null,
+    partner_status: partner ? presenceOf(online, partner.id) : 'offline',
+    user1_id: user1,
+    user2_id: user2,
+  };
+}
+
+/** A group DM, the same for every member. */
+export function presentGroupDm(row: ConversationRow, online: Online): GroupDmObject {
+  return {
+    ...conversationBase(row),
+    type: 'group',
+    name: row.name,
+    avatar: row.icon,
+    owner_id: row.owner_id,
+    members: (row.members ?? []).map((m) => ({ id: m.id, username: m.username, avatar: m.avatar, status: presenceOf(online, m.id) })),
+  };
+}
+
+/** Either kind of conversation, as `viewerId` sees it. */
+export function presentConversation(row: ConversationRow, viewerId: string, online: Online): ConversationObject {
+  return row.type === 'dm' ? presentDm(row, viewerId, online) : presentGroupDm(row, online);
 }

@@ -1,8 +1,9 @@
-// Owns server and channel room membership on this gateway: every join_server / join_channel is
-// checked against Postgres (membership; VIEW_CHANNEL after overrides) before the socket enters the
-// room, and `recheck_access` (sent by the API after an override or role change) pulls this
-// gateway's sockets out of the channel rooms they may no longer view. Kick, ban, leave and
-// deletion need nothing here: the API makes the sockets leave through the adapter.
+// Owns server, channel and DM room membership on this gateway: every join_server / join_channel /
+// join_dm is checked against Postgres (membership; VIEW_CHANNEL after overrides; being a
+// conversation's participant) before the socket enters the room, and `recheck_access` (sent by
+// the API after an override or role change) pulls this gateway's sockets out of the channel rooms
+// they may no longer view. Kick, ban, leave and deletion need nothing here: the API makes the
+// sockets leave through the adapter.
 import { authorizer, type Refusal, type ServerGrant } from '@nexusguild/shared/authorize';
 import type { Db } from '@nexusguild/shared/db/index';
 import type { Logger } from '@nexusguild/shared/log';
@@ -10,10 +11,11 @@ import { RECHECK_ACCESS, rooms, type Ack } from '@nexusguild/shared/events';
 import { isId } from '@nexusguild/shared/ids';
 import { Flags, channelPermissions, has } from '@nexusguild/shared/permissions';
 import { accessRepo, type GuardedChannel } from '@nexusguild/shared/repos/access';
+import { dmsRepo } from '@nexusguild/shared/repos/dms';
 import type { GatewayServer, GatewaySocket } from '../app.ts';
 
 /** Per socket and kind, so a client cannot grow the adapter's room maps without bound. */
-export const MAX_ROOMS = { server: 1000, channel: 1000 } as const;
+export const MAX_ROOMS = { server: 1000, channel: 1000, dm: 1000 } as const;
 
 const MAX_BIGINT = 2n ** 63n - 1n; // a longer id is well-formed but cannot exist (Postgres BIGINT)
 
@@ -31,8 +33,11 @@ function reply(ack: unknown, refusal: string | null) {
   if (typeof ack === 'function') (ack as Ack)(refusal ? { ok: false, error: refusal } : { ok: true });
 }
 
-/** A check's answer: why not, or allowed (refusal null) with the server the room belongs to. */
-type Verdict = { refusal: string } | { refusal: null; serverId: string };
+/**
+ * A check's answer: why not, or allowed (refusal null) with the server the room belongs to (null
+ * for a conversation, whose participants no recheck changes).
+ */
+type Verdict = { refusal: string } | { refusal: null; serverId: string | null };
 
 /** A join whose check is still running; a leave of the same room meanwhile cancels it. */
 interface Pending {
@@ -45,6 +50,7 @@ interface Pending {
 export function roomHandlers(io: GatewayServer, sql: Db, log: Logger, joinedServer?: (socket: GatewaySocket, serverId: string) => void) {
   const access = accessRepo(sql);
   const authorize = authorizer(sql);
+  const dms = dmsRepo(sql);
   // When each server was last rechecked (a running count of rechecks). A join whose check read
   // Postgres before that recheck's change committed could otherwise enter a room after the
   // recheck looked at it: it checks again. Only a recheck of the join's own server counts.
@@ -114,6 +120,11 @@ export function roomHandlers(io: GatewayServer, sql: Db, log: Logger, joinedServ
     exists(serverId) ? verdict(await authorize.server(serverId, userId)) : { refusal: 'Server not found' };
   const mayJoinChannel = async (channelId: string, userId: string): Promise<Verdict> =>
     exists(channelId) ? verdict(await authorize.channel(channelId, userId)) : { refusal: 'Channel not found' };
+  /** Participants only; an unknown conversation is refused alike (the REST routes' rule). */
+  const mayJoinDm = async (dmId: string, userId: string): Promise<Verdict> => {
+    const conversation = exists(dmId) ? await dms.conversation(dmId) : null;
+    return conversation?.participants.includes(userId) ? { refusal: null, serverId: null } : { refusal: 'Access denied' };
+  };
 
   /** Rooms of `kind` the socket is in or is joining: bounded by MAX_ROOMS. */
   const count = (socket: GatewaySocket, pending: Set<Pending>, kind: Kind) => {
@@ -142,7 +153,7 @@ export function roomHandlers(io: GatewayServer, sql: Db, log: Logger, joinedServ
       if (verdict.refusal !== null) return verdict.refusal;
       if (p.left) return 'Left the room before the join completed';
       if (socket.disconnected) return null; // joining now would leave a ghost entry in the adapter
-      if (!recheckedSince(verdict.serverId, seen)) {
+      if (verdict.serverId === null || !recheckedSince(verdict.serverId, seen)) {
         socket.join(room);
         return null;
       }
@@ -177,6 +188,12 @@ export function roomHandlers(io: GatewayServer, sql: Db, log: Logger, joinedServ
       reply(ack, id ? await join(socket, pending, 'channel', rooms.channel(id), () => mayJoinChannel(id, socket.data.userId)) : 'Invalid id');
     });
 
+    // A DM room carries typing only (messages reach the personal rooms, notes §4.6).
+    socket.on('join_dm', async (arg: unknown, ack?: unknown) => {
+      const id = idOf(arg, 'dmId');
+      reply(ack, id ? await join(socket, pending, 'dm', rooms.dm(id), () => mayJoinDm(id, socket.data.userId)) : 'Invalid id');
+    });
+
     // Leaving needs no check; leaving a room one is not in is a no-op.
     socket.on('leave_server', (arg: unknown, ack?: unknown) => {
       const id = idOf(arg, 'serverId');
@@ -187,6 +204,12 @@ export function roomHandlers(io: GatewayServer, sql: Db, log: Logger, joinedServ
     socket.on('leave_channel', (arg: unknown, ack?: unknown) => {
       const id = idOf(arg, 'channelId');
       if (id) socket.leave(rooms.channel(id));
+      reply(ack, null);
+    });
+
+    socket.on('leave_dm', (arg: unknown, ack?: unknown) => {
+      const id = idOf(arg, 'dmId');
+      if (id) socket.leave(rooms.dm(id));
       reply(ack, null);
     });
   };

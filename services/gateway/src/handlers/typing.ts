@@ -1,9 +1,10 @@
-// Owns typing indicators: start_typing / stop_typing are relayed to the channel room, sender
-// excluded, and only from a socket that is in that room (its join was checked, and a recheck that
-// took the channel away removed it), so no event reads the database. A socket relays at most one
-// start per room every START_EVERY_MS and a stop only after its start; when it disconnects, its
-// typing ends in every room it was typing in. A kind of room (channel here; DMs add theirs) is one
-// entry in KINDS plus its two listeners.
+// Owns typing indicators: start_typing / stop_typing are relayed to the channel room and
+// dm_typing / dm_stop_typing to the DM room, sender excluded, and only from a socket that is in
+// that room (its join was checked: VIEW_CHANNEL, or being the conversation's participant; a
+// recheck that took a channel away removed it), so no event reads the database. A socket relays at
+// most one start per room every START_EVERY_MS and a stop only after its start; when it
+// disconnects, its typing ends in every room it was typing in. A kind of room is one entry in
+// KINDS plus its two listeners.
 import { rooms } from '@nexusguild/shared/events';
 import type { GatewaySocket } from '../app.ts';
 import { idOf } from './rooms.ts';
@@ -27,6 +28,12 @@ const KINDS: Record<string, Kind> = {
     room: rooms.channel,
     start: (s, channelId) => s.to(rooms.channel(channelId)).emit('user_typing', { channelId, userId: s.data.userId, username: s.data.username }),
     stop: (s, channelId) => s.to(rooms.channel(channelId)).emit('user_stop_typing', { channelId, userId: s.data.userId, username: s.data.username }),
+  },
+  dm: {
+    key: 'dmId',
+    room: rooms.dm,
+    start: (s, dmId) => s.to(rooms.dm(dmId)).emit('dm_typing', { dmId, userId: s.data.userId, username: s.data.username }),
+    stop: (s, dmId) => s.to(rooms.dm(dmId)).emit('dm_stop_typing', { dmId, userId: s.data.userId }),
   },
 };
 
@@ -74,10 +81,18 @@ function onStartTyping(this: GatewaySocket, arg: unknown) {
 function onStopTyping(this: GatewaySocket, arg: unknown) {
   stop(this, KINDS.channel!, arg);
 }
+function onDmTyping(this: GatewaySocket, arg: unknown) {
+  start(this, KINDS.dm!, arg);
+}
+function onDmStopTyping(this: GatewaySocket, arg: unknown) {
+  stop(this, KINDS.dm!, arg);
+}
 
 /** Module-level listeners: nothing is allocated per socket until it types. */
 export function attachTyping(socket: GatewaySocket): void {
   socket.on('start_typing', onStartTyping);
   socket.on('stop_typing', onStopTyping);
+  socket.on('dm_typing', onDmTyping);
+  socket.on('dm_stop_typing', onDmStopTyping);
   socket.on('disconnecting', onDisconnecting);
 }

@@ -196,3 +196,27 @@ t.test('images libvips refuses are recorded without size, on the first attempt',
     t.equal(row.content_type, 'image/png');
   }
 });
+
+t.test('a DM\'s processed attachment reaches its participants as dm_message_updated, and nobody as message_updated', async (t) => {
+  const [a, b, outsider] = [await env.register('a'), await env.register('b'), await env.register('x')];
+  const opened = await env.request('POST', '/api/dm', { cookie: a.cookie, json: { recipientId: b.user.id } });
+  const dmId = opened.body.id as string;
+  const [sa, sb, so] = [await env.connect(a.cookie), await env.connect(b.cookie), await env.connect(outsider.cookie)];
+  t.teardown(() => [sa, sb, so].forEach((s) => s.close()));
+  const channelEvents = [record(sa, 'message_updated'), record(sb, 'message_updated')];
+  const outsiderSaw = record(so, 'dm_message_updated');
+  const image = await sharp({ create: { width: 40, height: 20, channels: 3, background: '#00ff00' } }).png().toBuffer();
+  const res = await env.request('POST', `/api/dm/${dmId}/messages`, { cookie: a.cookie, ...(await form([['file', image, 'dot.png', 'image/png']])) });
+  t.equal(res.status, 201);
+  const toA = nextEvent(sa, 'dm_message_updated', { filter: (m) => m.id === res.body.id, timeoutMs: 8000 });
+  const toB = nextEvent(sb, 'dm_message_updated', { filter: (m) => m.id === res.body.id, timeoutMs: 8000 });
+  const [fromA, fromB] = await Promise.all([toA, toB]);
+  t.match(fromB, { dm_id: dmId, sender_id: a.user.id, type: 'dm' });
+  t.match(fromB.attachments[0], { content_type: 'image/png', width: 40, height: 20 });
+  t.same(fromA, fromB);
+  await env.flush(sa, a.user.id);
+  await env.flush(sb, b.user.id);
+  await env.flush(so, outsider.user.id);
+  t.same(channelEvents, [[], []], 'no channel-room event for a DM message');
+  t.same(outsiderSaw, [], 'the outsider hears nothing');
+});

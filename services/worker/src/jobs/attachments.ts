@@ -1,6 +1,7 @@
 // Owns the process-attachments job: for each unprocessed attachment of a message, sniff the real
 // type from its first bytes, and for images read the dimensions and store a webp thumbnail next to
-// the original; record it all in one UPDATE, then send the full Message Object as message_updated.
+// the original; record it all in one UPDATE, then send the full Message Object as message_updated
+// (dm_message_updated to the participants for a DM's, shared/message-events.ts).
 // Idempotent: processed rows are skipped, the thumbnail key is fixed (a retry overwrites it), a
 // deleted message has nothing to process. A missing object or an S3 failure throws, so BullMQ
 // retries with backoff up to the job's attempts (jobs.ts) and then gives up; an image sharp cannot
@@ -8,8 +9,8 @@
 import { posix } from 'node:path';
 import { fileTypeFromBuffer } from 'file-type';
 import sharp, { type Metadata } from 'sharp';
-import { rooms } from '@nexusguild/shared/events';
 import type { JobPayloads } from '@nexusguild/shared/jobs';
+import { messageEvents } from '@nexusguild/shared/message-events';
 import { attachmentsRepo, type AttachmentFacts, type PendingAttachment } from '@nexusguild/shared/repos/attachments';
 import { messagesRepo } from '@nexusguild/shared/repos/messages';
 import type { Storage } from '@nexusguild/shared/storage';
@@ -83,9 +84,7 @@ export async function processAttachments({ messageId }: JobPayloads['process-att
     changed = (await repo.processed(a.id, await facts(storage, a))) || changed;
   }
   if (!changed) return; // nothing was pending (done before, or the message is gone)
-  const messages = messagesRepo(sql);
-  const where = await messages.find(messageId);
-  const [message] = await messages.load([messageId]);
-  // Server channels only: a DM's clients listen in their personal rooms for dm_* events.
-  if (where?.server_id && message) publisher.emit(rooms.channel(message.channel_id), 'message_updated', message);
+  const [message] = await messagesRepo(sql).load([messageId]);
+  // A server channel's room hears message_updated, a DM's participants dm_message_updated.
+  if (message) await messageEvents(sql, publisher).updated(message);
 }

@@ -7,12 +7,12 @@ import { rooms } from '@nexusguild/shared/events';
 import { authorizer, type ChannelGrant } from '@nexusguild/shared/authorize';
 import type { Db } from '@nexusguild/shared/db/index';
 import type { JobName, JobPayloads } from '@nexusguild/shared/jobs';
-import { MAX_CONTENT, mentionsEveryone } from '@nexusguild/shared/messages';
+import { SERVER_CHANNEL, messageEvents } from '@nexusguild/shared/message-events';
+import { mentionsEveryone } from '@nexusguild/shared/messages';
 import { Flags, has } from '@nexusguild/shared/permissions';
 import type { ChannelRow, GuardedChannel } from '@nexusguild/shared/repos/access';
 import { messagesRepo } from '@nexusguild/shared/repos/messages';
 import { threadsRepo } from '@nexusguild/shared/repos/threads';
-import { isId } from '@nexusguild/shared/ids';
 import type { MessageObject } from '@nexusguild/shared/wire';
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { App, ApiDeps } from '../../app.ts';
@@ -21,7 +21,8 @@ import { demand, guards } from '../../guards.ts';
 import { enqueueAfterCommit, removeObjects } from '../../jobs.ts';
 import { presentChannel } from '../../present.ts';
 import { channelRooms, guildPublishing } from '../../publish.ts';
-import { discardUploads, receiveUpload, type ReceivedUpload, type StoredUpload } from '../../uploads.ts';
+import { checkedContent, clampLimit, messageComposer, withUploads, type MessageInput } from '../../compose.ts';
+import type { ReceivedUpload } from '../../uploads.ts';
 import * as schema from './schema.ts';
 
 /** Channel types that hold messages directly (forums hold posts, which are threads). */
@@ -30,51 +31,14 @@ const THREAD_PARENTS = new Set(['text', 'announcement']);
 const FORUMS = new Set(['forum', 'media']);
 const isThread = (c: ChannelRow) => c.type === 'thread' || c.type === 'private_thread';
 
-/** What a send carries once read and checked. */
-interface MessageInput {
-  content: string;
-  replyToId: string | null;
-  files: StoredUpload[];
-}
-
-export function clampLimit(limit: number | undefined): number {
-  return Math.min(schema.PAGE.max, Math.max(schema.PAGE.min, limit ?? schema.PAGE.default));
-}
-
-/** Text after trimming: at most 2000 characters; empty only when `allowEmpty` (files attached). */
-function checkedContent(raw: string | undefined, allowEmpty: boolean): string {
-  const content = (raw ?? '').trim();
-  if (!content && !allowEmpty) throw badRequest('Message must have content or attachments', [{ field: 'content', message: 'is empty' }]);
-  if ([...content].length > MAX_CONTENT) {
-    throw badRequest(`Message content must be at most ${MAX_CONTENT} characters`, [{ field: 'content', message: `is longer than ${MAX_CONTENT} characters` }]);
-  }
-  return content;
-}
-
-/** The reply target under either spelling (decisions, Field aliases); empty means none. */
-function replyTarget(fields: Record<string, unknown>): string | null {
-  const value = fields.replyTo ?? fields.replyToId ?? null;
-  if (value === null || value === '') return null;
-  if (!isId(value)) throw badRequest('replyTo must be a message id', [{ field: 'replyTo', message: 'is not an id' }]);
-  return value;
-}
-
-/** Runs `write` (validation and the transaction) with stored uploads; if it fails, the objects go too (no object without its row). */
-async function withUploads<T>(storage: ApiDeps['storage'], files: StoredUpload[], write: () => Promise<T>): Promise<T> {
-  try {
-    return await write();
-  } catch (err) {
-    await discardUploads(storage, files);
-    throw err;
-  }
-}
-
 export async function messageRoutes(app: App, deps: ApiDeps) {
-  const { sql, ids, publisher, storage, jobs, config } = deps;
+  const { sql, ids, publisher, storage, jobs } = deps;
   const guard = guards(sql);
   const authorize = authorizer(sql);
   const publishing = guildPublishing(deps);
   const messages = messagesRepo(sql);
+  const composer = messageComposer(deps);
+  const events = messageEvents(sql, publisher);
 
   const enqueue = <N extends JobName>(log: FastifyBaseLogger, name: N, data: JobPayloads[N]) => enqueueAfterCommit(jobs, log, name, data);
 
@@ -93,52 +57,20 @@ export async function messageRoutes(app: App, deps: ApiDeps) {
     demand(grant.permissions, isThread(channel) ? Flags.SEND_MESSAGES_IN_THREADS : Flags.SEND_MESSAGES);
   }
 
-  /**
-   * The send's fields and files: multipart (files stream to S3 under `attachments/<channelId>/`,
-   * ATTACH_FILES needed) or a JSON body (text only).
-   */
-  async function readForm(request: FastifyRequest, grant: ChannelGrant, channelId: string): Promise<ReceivedUpload> {
-    if (!request.isMultipart()) {
-      const body = (request.body ?? {}) as Record<string, unknown>;
-      const fields = Object.fromEntries(Object.entries(body).filter((e): e is [string, string] => typeof e[1] === 'string'));
-      return { fields, files: [] };
-    }
-    return receiveUpload(request, { storage, ids }, {
-      fileFields: schema.FILE_FIELDS,
-      maxFiles: schema.MAX_FILES,
-      maxFileBytes: config.maxUploadBytes,
-      keyPrefix: `attachments/${channelId}`,
-      accept: () => demand(grant.permissions, Flags.ATTACH_FILES),
-    });
-  }
+  /** The send's fields and files; files need ATTACH_FILES in the channel. */
+  const readForm = (request: FastifyRequest, grant: ChannelGrant, folder: string): Promise<ReceivedUpload> =>
+    composer.readForm(request, folder, () => demand(grant.permissions, Flags.ATTACH_FILES));
 
   /** Checks a send's fields against the caller's permissions: text, reply target, @everyone. */
   function messageInput(grant: ChannelGrant, form: ReceivedUpload): MessageInput {
-    const content = checkedContent(form.fields.content, form.files.length > 0);
-    const replyToId = replyTarget(form.fields);
-    if (mentionsEveryone(content) && !has(grant.permissions, Flags.MENTION_EVERYONE)) {
+    const input = composer.input(form);
+    if (mentionsEveryone(input.content) && !has(grant.permissions, Flags.MENTION_EVERYONE)) {
       throw forbidden('You do not have permission to use @everyone or @here');
     }
-    return { content, replyToId, files: form.files };
+    return input;
   }
 
-  /** Writes a message and its attachments inside `tx`; the channel row is locked against deletion. */
-  async function writeMessage(tx: Db, channel: ChannelRow, authorId: string, input: MessageInput): Promise<string> {
-    const repo = messagesRepo(tx);
-    if (!(await repo.lockChannel(channel.id))) throw notFound('Channel');
-    if (input.replyToId && !(await repo.inChannel(input.replyToId, channel.id))) {
-      throw badRequest('replyTo must be a message in this channel', [{ field: 'replyTo', message: 'is not a message of this channel' }]);
-    }
-    const id = ids.next();
-    await repo.create({
-      id, channelId: channel.id, authorId, content: input.content, replyToId: input.replyToId,
-      mentionEveryone: mentionsEveryone(input.content), mentions: await repo.mentionedMembers(channel.server_id, input.content),
-    });
-    await repo.addAttachments(input.files.map((f) => ({
-      id: f.id, messageId: id, filename: f.filename, storageKey: f.key, contentType: f.contentType, size: f.size,
-    })));
-    return id;
-  }
+  const writeMessage = (tx: Db, channel: ChannelRow, authorId: string, input: MessageInput) => composer.write(tx, channel, authorId, input);
 
   /** After commit: the message to the channel room, the notification to viewers, then the jobs. */
   async function announceMessage(log: FastifyBaseLogger, channel: GuardedChannel, message: MessageObject, author: string, notice = message.content) {
@@ -150,11 +82,7 @@ export async function messageRoutes(app: App, deps: ApiDeps) {
     if (message.attachments.length) await enqueue(log, 'process-attachments', { messageId: message.id });
   }
 
-  async function loadOne(id: string): Promise<MessageObject> {
-    const [message] = await messages.load([id]);
-    if (!message) throw notFound('Message'); // deleted between commit and read
-    return message;
-  }
+  const loadOne = composer.loadOne;
 
   app.get('/api/messages/:channelId', { schema: schema.history }, async (request) => {
     const { channel } = await guard.channel(request.params.channelId, request.user.id, Flags.READ_MESSAGE_HISTORY);
@@ -189,7 +117,7 @@ export async function messageRoutes(app: App, deps: ApiDeps) {
     });
     if (!edited) throw notFound('Message');
     const updated = await loadOne(message.id);
-    publisher.emit(rooms.channel(message.channel_id), 'message_updated', updated);
+    await events.updated(updated, SERVER_CHANNEL);
     return updated;
   });
 

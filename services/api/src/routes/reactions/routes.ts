@@ -1,4 +1,5 @@
-// Reactions on server-channel messages: the per-emoji aggregate, add your reaction, remove it.
+// Reactions on server-channel messages: the per-emoji aggregate, add your reaction, remove it
+// (the emoji rules and the add itself are shared with DM reactions, routes/dms).
 // Every change is one transaction, then `reaction_updated` with the whole aggregate goes to the
 // channel's room.
 import { rooms } from '@nexusguild/shared/events';
@@ -6,6 +7,7 @@ import { Flags } from '@nexusguild/shared/permissions';
 import { emojisRepo } from '@nexusguild/shared/repos/emojis';
 import { messagesRepo } from '@nexusguild/shared/repos/messages';
 import { reactionsRepo } from '@nexusguild/shared/repos/reactions';
+import type { Sql } from '@nexusguild/shared/db/index';
 import { isId } from '@nexusguild/shared/ids';
 import type { App, ApiDeps } from '../../app.ts';
 import { badRequest, notFound } from '../../errors.ts';
@@ -24,7 +26,7 @@ type Emoji = { kind: 'unicode'; value: string } | { kind: 'custom'; value: strin
  * What a client may react with: a unicode emoji (bounded, no whitespace or controls, at least one
  * pictograph), or `custom:<serverId>:<name>` for a server's custom emoji. Anything else is a 400.
  */
-function parseEmoji(raw: string | undefined): Emoji {
+export function parseEmoji(raw: string | undefined): Emoji {
   const value = raw?.trim() ?? '';
   if (!value) throw badRequest('Emoji is required', [{ field: 'emoji', message: 'is required' }]);
   const custom = CUSTOM.exec(value);
@@ -33,6 +35,36 @@ function parseEmoji(raw: string | undefined): Emoji {
     throw badRequest('emoji must be a unicode emoji or custom:<serverId>:<name>', [{ field: 'emoji', message: 'is not an emoji' }]);
   }
   return { kind: 'unicode', value };
+}
+
+/**
+ * Adds `userId`'s reaction in one transaction, for channel and DM messages alike: a custom emoji
+ * must exist (any server's, as with Discord's shared emoji), a duplicate is a 400 (notes G13), a
+ * new emoji on the message counts against the cap and first passes `demandNew` (which throws to
+ * refuse). 404 when the message is gone meanwhile.
+ */
+export async function addReaction(sql: Sql, messageId: string, emoji: Emoji, userId: string, demandNew?: () => void): Promise<void> {
+  if (emoji.kind === 'custom' && !(await emojisRepo(sql).exists(emoji.serverId, emoji.name))) {
+    throw badRequest('Unknown custom emoji', [{ field: 'emoji', message: 'does not exist' }]);
+  }
+  await sql.begin(async (tx) => {
+    const repo = reactionsRepo(tx);
+    const state = await repo.lockForAdd(messageId, emoji.value, userId);
+    if (!state) throw notFound('Message'); // deleted meanwhile
+    if (state.mine) throw badRequest('You already reacted with this emoji');
+    if (!state.present) {
+      demandNew?.();
+      if (state.distinct >= schema.MAX_DISTINCT) throw badRequest(`A message can have at most ${schema.MAX_DISTINCT} different reactions`);
+    }
+    await repo.add(messageId, emoji.value, userId);
+  });
+}
+
+/** The emoji of a removal (path or body), as stored: trimmed, required. */
+export function removalEmoji(raw: string | undefined): string {
+  const emoji = raw?.trim();
+  if (!emoji) throw badRequest('Emoji is required', [{ field: 'emoji', message: 'is required' }]);
+  return emoji;
 }
 
 export async function reactionRoutes(app: App, { sql, publisher }: ApiDeps) {
@@ -61,23 +93,8 @@ export async function reactionRoutes(app: App, { sql, publisher }: ApiDeps) {
   app.post('/api/reactions/:messageId', { schema: schema.add }, async (request, reply) => {
     const emoji = parseEmoji(request.body.emoji);
     const { target, grant } = await access(request.params.messageId, request.user.id, Flags.READ_MESSAGE_HISTORY);
-    // A custom emoji of any server may be used while it exists (as with Discord's shared emoji).
-    if (emoji.kind === 'custom' && !(await emojisRepo(sql).exists(emoji.serverId, emoji.name))) {
-      throw badRequest('Unknown custom emoji', [{ field: 'emoji', message: 'does not exist' }]);
-    }
-    await sql.begin(async (tx) => {
-      const repo = reactionsRepo(tx);
-      const state = await repo.lockForAdd(target.id, emoji.value, request.user.id);
-      if (!state) throw notFound('Message'); // deleted meanwhile
-      // Notes G13: a duplicate is a 400, as in the original.
-      if (state.mine) throw badRequest('You already reacted with this emoji');
-      // As in Discord: joining a reaction already there needs no ADD_REACTIONS, a new one does.
-      if (!state.present) {
-        demand(grant.permissions, Flags.ADD_REACTIONS);
-        if (state.distinct >= schema.MAX_DISTINCT) throw badRequest(`A message can have at most ${schema.MAX_DISTINCT} different reactions`);
-      }
-      await repo.add(target.id, emoji.value, request.user.id);
-    });
+    // As in Discord: joining a reaction already there needs no ADD_REACTIONS, a new one does.
+    await addReaction(sql, target.id, emoji, request.user.id, () => demand(grant.permissions, Flags.ADD_REACTIONS));
     const list = await announce(target.id, target.channel_id);
     // The reaction may be gone already if the user removed it at once; the list is the truth.
     const added = list.find((r) => r.emoji === emoji.value) ?? { emoji: emoji.value, count: '0', users: [] };
@@ -85,8 +102,7 @@ export async function reactionRoutes(app: App, { sql, publisher }: ApiDeps) {
   });
 
   async function remove(messageId: string, rawEmoji: string | undefined, userId: string) {
-    const emoji = rawEmoji?.trim();
-    if (!emoji) throw badRequest('Emoji is required', [{ field: 'emoji', message: 'is required' }]);
+    const emoji = removalEmoji(rawEmoji);
     const { target } = await access(messageId, userId); // your own: viewing the channel is enough
     const removed = await sql.begin((tx) => reactionsRepo(tx).remove(target.id, emoji, userId));
     if (!removed) throw notFound('Reaction');

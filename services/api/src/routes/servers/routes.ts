@@ -50,18 +50,18 @@ export async function serverRoutes(app: App, deps: ApiDeps) {
   app.delete('/api/servers/:id', { schema: schema.remove }, async (request, reply) => {
     const { server } = await guard.member(request.params.id, request.user.id);
     if (server.owner_id !== request.user.id) throw forbidden('Only the server owner can delete the server');
-    const { channelIds, keys } = await sql.begin(async (tx) => {
+    const { channelIds, objects } = await sql.begin(async (tx) => {
       const repo = serversRepo(tx);
       // Locked, so no message or thread lands in a channel after its objects were listed.
       const channels = await repo.channelIds(server.id, { lock: true });
-      const keys = await messagesRepo(tx).objectKeys(channels);
+      const objects = await messagesRepo(tx).objectKeys(channels);
       await repo.remove(server.id);
-      return { channelIds: channels, keys };
+      return { channelIds: channels, objects };
     });
     publisher.emit(rooms.server(server.id), 'server_deleted', { serverId: server.id });
     await publishing.voiceGone(server.id);
     publisher.clearRooms(serverRooms(server.id, channelIds));
-    await removeObjects(jobs, keys, request.log);
+    await removeObjects(jobs, objects, request.log);
     return reply.status(204).send(null);
   });
 
