@@ -280,3 +280,17 @@ export async function untilBlocked(sql: Resources['sql'], lock: { table: string 
   }
   throw new Error(`no query is waiting for ${lock === 'advisory' ? 'an advisory lock' : lock.table}`);
 }
+
+/** A form field, or a file: `[name, bytes, filename, type?]` (type defaults per call). */
+export type Part = [name: string, value: string] | [name: string, value: Buffer | string, filename: string, type?: string];
+
+/** A multipart/form-data body as a browser's FormData encodes it, ready for `TestEnv.request`. */
+export async function multipart(parts: Part[], defaultType = 'application/octet-stream'): Promise<{ payload: Buffer; headers: Record<string, string> }> {
+  const data = new FormData();
+  for (const [name, value, filename, type] of parts) {
+    if (filename === undefined) data.append(name, value as string);
+    else data.append(name, new Blob([value], { type: type ?? defaultType }), filename);
+  }
+  const encoded = new Request('http://localhost/', { method: 'POST', body: data });
+  return { payload: Buffer.from(await encoded.arrayBuffer()), headers: { 'content-type': encoded.headers.get('content-type')! } };
+}

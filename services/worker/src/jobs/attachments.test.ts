@@ -7,7 +7,7 @@ import { crc32 } from 'node:zlib';
 import type { Job } from 'bullmq';
 import sharp from 'sharp';
 import { addMember, createGuild, roomAck, type GuildFixture, type Registered } from '../../../../test/guild.ts';
-import { nextEvent, record, setup, type TestSocket } from '../../../../test/harness.ts';
+import { multipart, nextEvent, record, setup, type Part, type TestSocket } from '../../../../test/harness.ts';
 import { startWorker } from '../app.ts';
 import { MAX_PIXELS, THUMBNAIL_SIZE, thumbnailKey } from './attachments.ts';
 
@@ -18,20 +18,8 @@ const worker = startWorker(resources, { concurrency: 2 });
 t.teardown(() => worker.close());
 await worker.worker.waitUntilReady();
 
-type Part = [name: string, value: string] | [name: string, value: Buffer, filename: string, type: string];
-
-async function form(parts: Part[]): Promise<{ payload: Buffer; headers: Record<string, string> }> {
-  const data = new FormData();
-  for (const [name, value, filename, type] of parts) {
-    if (filename === undefined) data.append(name, value as string);
-    else data.append(name, new Blob([value], { type }), filename);
-  }
-  const encoded = new Request('http://localhost/', { method: 'POST', body: data });
-  return { payload: Buffer.from(await encoded.arrayBuffer()), headers: { 'content-type': encoded.headers.get('content-type')! } };
-}
-
 async function sendFiles(channelId: string, who: Registered, parts: Part[]) {
-  const res = await env.request('POST', `/api/messages/${channelId}`, { cookie: who.cookie, ...(await form(parts)) });
+  const res = await env.request('POST', `/api/messages/${channelId}`, { cookie: who.cookie, ...(await multipart(parts)) });
   if (res.status !== 201) throw new Error(`send failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body as { id: string; attachments: { id: string; url: string }[] };
 }
@@ -206,7 +194,7 @@ t.test('a DM\'s processed attachment reaches its participants as dm_message_upda
   const channelEvents = [record(sa, 'message_updated'), record(sb, 'message_updated')];
   const outsiderSaw = record(so, 'dm_message_updated');
   const image = await sharp({ create: { width: 40, height: 20, channels: 3, background: '#00ff00' } }).png().toBuffer();
-  const res = await env.request('POST', `/api/dm/${dmId}/messages`, { cookie: a.cookie, ...(await form([['file', image, 'dot.png', 'image/png']])) });
+  const res = await env.request('POST', `/api/dm/${dmId}/messages`, { cookie: a.cookie, ...(await multipart([['file', image, 'dot.png', 'image/png']])) });
   t.equal(res.status, 201);
   const toA = nextEvent(sa, 'dm_message_updated', { filter: (m) => m.id === res.body.id, timeoutMs: 8000 });
   const toB = nextEvent(sb, 'dm_message_updated', { filter: (m) => m.id === res.body.id, timeoutMs: 8000 });

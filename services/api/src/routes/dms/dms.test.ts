@@ -6,7 +6,7 @@ import t, { type Test } from 'tap';
 import { Queue } from 'bullmq';
 import { QUEUE, bullConnection, type JobName } from '@nexusguild/shared/jobs';
 import { addMember, createGuild, listenToServer, type Registered } from '../../../../../test/guild.ts';
-import { assertError, nextEvent, record, setup, type TestSocket } from '../../../../../test/harness.ts';
+import { assertError, multipart, nextEvent, record, setup, type TestSocket } from '../../../../../test/harness.ts';
 
 const env = await setup(t);
 const sql = env.resources.sql;
@@ -49,19 +49,6 @@ async function socketOf(t: Test, who: Registered): Promise<TestSocket> {
 async function jobsNamed(name: JobName): Promise<Record<string, unknown>[]> {
   const jobs = await queue.getJobs(['waiting', 'delayed', 'prioritized']);
   return jobs.filter((j) => j.name === name).map((j) => j.data as Record<string, unknown>);
-}
-
-type Part = [name: string, value: string] | [name: string, value: Buffer | string, filename: string, type?: string];
-
-/** A multipart/form-data body as a browser's FormData would encode it. */
-async function form(parts: Part[]): Promise<{ payload: Buffer; headers: Record<string, string> }> {
-  const data = new FormData();
-  for (const [name, value, filename, type] of parts) {
-    if (filename === undefined) data.append(name, value as string);
-    else data.append(name, new Blob([value], { type: type ?? 'application/octet-stream' }), filename);
-  }
-  const encoded = new Request('http://localhost/', { method: 'POST', body: data });
-  return { payload: Buffer.from(await encoded.arrayBuffer()), headers: { 'content-type': encoded.headers.get('content-type')! } };
 }
 
 t.test('every route needs a session', async (t) => {
@@ -289,7 +276,7 @@ t.test('attachments in a DM: stored under the DM, served back, processed, remove
   const [a, b] = [await env.register('a'), await env.register('b')];
   const dm = await openDm(a, b);
   const bytes = Buffer.from('%PDF-1.4 not really a pdf, just bytes\n');
-  const body = await form([['content', ''], ['files', bytes, 'notes.pdf', 'application/pdf']]);
+  const body = await multipart([['content', ''], ['files', bytes, 'notes.pdf', 'application/pdf']]);
   const res = await env.request('POST', `/api/dm/${dm.id}/messages`, { cookie: a.cookie, ...body });
   t.equal(res.status, 201, 'a file alone is a message');
   t.equal(res.body.content, '');
@@ -309,9 +296,9 @@ t.test('attachments in a DM: stored under the DM, served back, processed, remove
   const deletes = (await jobsNamed('delete-objects')).map((j) => j.keys as string[]);
   t.ok(deletes.some((keys) => keys.includes(key)), 'the object is queued for removal');
 
-  const empty = await form([['content', '']]);
+  const empty = await multipart([['content', '']]);
   assertError(t, await env.request('POST', `/api/dm/${dm.id}/messages`, { cookie: a.cookie, ...empty }), 400, 'Message must have content or attachments');
-  const wrongField = await form([['attachment', bytes, 'x.bin']]);
+  const wrongField = await multipart([['attachment', bytes, 'x.bin']]);
   assertError(t, await env.request('POST', `/api/dm/${dm.id}/messages`, { cookie: a.cookie, ...wrongField }), 400, /Unexpected field/);
   const outsider = await env.register('c');
   assertError(t, await env.request('POST', `/api/dm/${dm.id}/messages`, { cookie: outsider.cookie, ...body }), 403, 'Access denied');

@@ -7,7 +7,7 @@ import { Queue } from 'bullmq';
 import { QUEUE, bullConnection } from '@nexusguild/shared/jobs';
 import { Flags } from '@nexusguild/shared/permissions';
 import { addMember, createGuild, listenToServer, memberWith, type GuildFixture, type Registered } from '../../../../../test/guild.ts';
-import { assertError, nextEvent, setup } from '../../../../../test/harness.ts';
+import { assertError, multipart, nextEvent, setup, type Part } from '../../../../../test/harness.ts';
 import { MAX_BYTES, MAX_PER_SERVER } from './schema.ts';
 import { sniffImage } from './routes.ts';
 
@@ -28,20 +28,8 @@ const GIF = Buffer.concat([Buffer.from('GIF89a'), Buffer.alloc(32, 2)]);
 const WEBP = Buffer.concat([Buffer.from('RIFF'), Buffer.alloc(4, 0), Buffer.from('WEBPVP8 '), Buffer.alloc(32, 3)]);
 const JPEG = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(32, 4)]);
 
-type Part = [name: string, value: string] | [name: string, value: Buffer, filename: string, type?: string];
-
-async function form(parts: Part[]): Promise<{ payload: Buffer; headers: Record<string, string> }> {
-  const data = new FormData();
-  for (const [name, value, filename, type] of parts) {
-    if (filename === undefined) data.append(name, value as string);
-    else data.append(name, new Blob([value], { type: type ?? 'image/png' }), filename);
-  }
-  const encoded = new Request('http://localhost/', { method: 'POST', body: data });
-  return { payload: Buffer.from(await encoded.arrayBuffer()), headers: { 'content-type': encoded.headers.get('content-type')! } };
-}
-
 async function upload(guild: GuildFixture, who: Registered, parts: Part[]) {
-  return env.request('POST', `/api/servers/${guild.server.id}/emojis`, { cookie: who.cookie, ...(await form(parts)) });
+  return env.request('POST', `/api/servers/${guild.server.id}/emojis`, { cookie: who.cookie, ...(await multipart(parts, 'image/png')) });
 }
 
 const emoji = (name: string, bytes = PNG, field = 'emoji', type = 'image/png'): Part[] => [['name', name], [field, bytes, `${name}.png`, type]];
@@ -66,7 +54,7 @@ t.test('auth, ids, membership, permission', async (t) => {
   const member = await addMember(env, guild);
   const stranger = await env.register('stranger');
   t.equal((await env.request('GET', `/api/servers/${guild.server.id}/emojis`)).status, 401);
-  t.equal((await env.request('POST', `/api/servers/${guild.server.id}/emojis`, await form(emoji('aa')))).status, 401);
+  t.equal((await env.request('POST', `/api/servers/${guild.server.id}/emojis`, await multipart(emoji('aa')))).status, 401);
   t.equal((await env.request('DELETE', `/api/servers/${guild.server.id}/emojis/1`)).status, 401);
   assertError(t, await env.request('GET', '/api/servers/abc/emojis', { cookie: member.cookie }), 400);
   assertError(t, await env.request('DELETE', `/api/servers/${guild.server.id}/emojis/abc`, { cookie: guild.owner.cookie }), 400);

@@ -9,7 +9,7 @@ import { Queue } from 'bullmq';
 import { QUEUE, bullConnection } from '@nexusguild/shared/jobs';
 import { Flags } from '@nexusguild/shared/permissions';
 import { addMember, createGuild, type GuildFixture, type Registered } from '../../../../../test/guild.ts';
-import { assertError, setup } from '../../../../../test/harness.ts';
+import { assertError, multipart, setup, type Part } from '../../../../../test/harness.ts';
 import { parseRange } from './routes.ts';
 
 const MAX = 64 * 1024;
@@ -25,21 +25,8 @@ t.teardown(async () => {
   await queue.close();
 });
 
-type Part = [name: string, value: string] | [name: string, value: Buffer | string, filename: string, type?: string];
-
-/** A multipart/form-data body as a browser's FormData would encode it. */
-async function form(parts: Part[]): Promise<{ payload: Buffer; headers: Record<string, string> }> {
-  const data = new FormData();
-  for (const [name, value, filename, type] of parts) {
-    if (filename === undefined) data.append(name, value as string);
-    else data.append(name, new Blob([value], { type: type ?? 'application/octet-stream' }), filename);
-  }
-  const encoded = new Request('http://localhost/', { method: 'POST', body: data });
-  return { payload: Buffer.from(await encoded.arrayBuffer()), headers: { 'content-type': encoded.headers.get('content-type')! } };
-}
-
 async function post(channelId: string, who: Registered, parts: Part[]) {
-  const body = await form(parts);
+  const body = await multipart(parts);
   return env.request('POST', `/api/messages/${channelId}`, { cookie: who.cookie, ...body });
 }
 
@@ -208,7 +195,7 @@ t.test('an upload aborted midway on a real socket leaves no row and no object', 
   const guild = await createGuild(env, 'abort');
   const channel = await textChannel(guild, 'aborted');
   const prefix = `attachments/${channel}/`;
-  const first = await form([['file', bytes(2000), 'first.bin'], ['content', 'never']]);
+  const first = await multipart([['file', bytes(2000), 'first.bin'], ['content', 'never']]);
   // The second file's headers and a little of its body, then the client goes away.
   const boundary = first.headers['content-type'].split('boundary=')[1]!;
   const start = first.payload.subarray(0, first.payload.length - `--${boundary}--\r\n`.length);
@@ -250,7 +237,7 @@ t.test('deleting a message, a channel or a server enqueues the removal of its ob
 t.test('a media channel post carries its files', async (t) => {
   const guild = await createGuild(env, 'media');
   const media = await env.request('POST', `/api/channels/${guild.server.id}`, { cookie: guild.owner.cookie, json: { name: 'pics', type: 'media' } });
-  const body = await form([['title', 'Sunset'], ['file', bytes(300), 'sunset.jpg', 'image/jpeg']]);
+  const body = await multipart([['title', 'Sunset'], ['file', bytes(300), 'sunset.jpg', 'image/jpeg']]);
   const res = await env.request('POST', `/api/channels/${media.body.id}/posts`, { cookie: guild.owner.cookie, ...body });
   t.equal(res.status, 201);
   t.match(res.body, { name: 'Sunset', message: { content: '', attachments: [{ filename: 'sunset.jpg', size: 300 }] } });
@@ -278,7 +265,7 @@ t.test('S3 failing mid-send is a 503 and leaves no row', async (t) => {
   const guild = await createGuild(other, 'nos3');
   const { DeleteBucketCommand } = await import('@aws-sdk/client-s3');
   await s3.send(new DeleteBucketCommand({ Bucket: other.config.s3.bucket }));
-  const body = await form([['content', 'x'], ['file', bytes(100), 'a.bin']]);
+  const body = await multipart([['content', 'x'], ['file', bytes(100), 'a.bin']]);
   const res = await other.request('POST', `/api/messages/${guild.general.id}`, { cookie: guild.owner.cookie, ...body });
   assertError(t, res, 503, /storage/);
   const [row] = await other.resources.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM messages`;

@@ -6,24 +6,15 @@ import t from 'tap';
 import type { Job } from 'bullmq';
 import sharp from 'sharp';
 import { startWorker } from '@nexusguild/worker';
-import { assertError, setup, type TestEnv } from '../../../../../test/harness.ts';
+import { assertError, multipart, setup, type Part, type TestEnv } from '../../../../../test/harness.ts';
 
 const env: TestEnv = await setup(t);
 const { resources } = env;
 const worker = startWorker(resources);
 t.teardown(() => worker.close());
 
-type Part = [name: string, value: string] | [name: string, value: Buffer, filename: string, type: string];
-
 async function upload(cookie: string | undefined, parts: Part[]) {
-  const data = new FormData();
-  for (const [name, value, filename, type] of parts) {
-    if (filename === undefined) data.append(name, value as string);
-    else data.append(name, new Blob([value], { type }), filename);
-  }
-  const encoded = new Request('http://localhost/', { method: 'POST', body: data });
-  const payload = Buffer.from(await encoded.arrayBuffer());
-  return env.request('POST', '/api/users/me/avatar', { cookie, payload, headers: { 'content-type': encoded.headers.get('content-type')! } });
+  return env.request('POST', '/api/users/me/avatar', { cookie, ...(await multipart(parts)) });
 }
 
 /** Resolves when the worker completes the next `name` job (rejects when one fails). */
