@@ -31,6 +31,14 @@ export function missing(permissions: bigint, needed: bigint): Refusal | null {
   return has(permissions, needed) ? null : refuse(403, `Missing permission: ${flagNames(needed & ~permissions).join(', ')}`);
 }
 
+/**
+ * A private thread is seen by its members only (and by those who manage threads, as in Discord):
+ * whether someone holding `permissions` (channel level, VIEW_CHANNEL included) must also be one.
+ */
+export function needsThreadMembership(channelType: string, permissions: bigint): boolean {
+  return channelType === 'private_thread' && !has(permissions, Flags.MANAGE_THREADS);
+}
+
 export function authorizer(sql: Db) {
   const access = accessRepo(sql);
 
@@ -55,8 +63,7 @@ export function authorizer(sql: Db) {
       const permissions = channelPermissions(grant.member, grant.server.id, channel.overrides);
       const refusal = missing(permissions, Flags.VIEW_CHANNEL | needed);
       if (refusal) return refusal;
-      // A private thread is seen by its members only (and by those who manage threads, as in Discord).
-      if (channel.type === 'private_thread' && !has(permissions, Flags.MANAGE_THREADS) && !(await access.isChannelMember(channel.id, userId))) {
+      if (needsThreadMembership(channel.type, permissions) && !(await access.isChannelMember(channel.id, userId))) {
         return refuse(403, 'Not a member of this private thread');
       }
       return { ...grant, channel, permissions };

@@ -2,6 +2,7 @@
 // which rooms (and whose voice state ends) when a member goes or a server or channel disappears,
 // and who may hear of a channel. Routes call these after commit.
 import { rooms, type EventName, type EventPayload } from '@nexusguild/shared/events';
+import { needsThreadMembership } from '@nexusguild/shared/authorize';
 import { Flags, channelPermissions, has } from '@nexusguild/shared/permissions';
 import type { Publisher } from '@nexusguild/shared/publisher';
 import { accessRepo, type GuardedChannel } from '@nexusguild/shared/repos/access';
@@ -70,7 +71,7 @@ export function guildPublishing({ sql, publisher, redis, keys }: Pick<ApiDeps, '
       const viewers = [...members].filter((m) => {
         const permissions = channelPermissions(m, serverId, channel.overrides);
         if (!has(permissions, Flags.VIEW_CHANNEL)) return false;
-        return !threadMembers || threadMembers.has(m.userId) || has(permissions, Flags.MANAGE_THREADS);
+        return !needsThreadMembership(channel.type, permissions) || threadMembers?.has(m.userId) === true;
       });
       if (viewers.length) publisher.emit(viewers.map((m) => rooms.user(m.userId)), event, payload);
     },

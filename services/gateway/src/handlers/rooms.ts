@@ -4,7 +4,7 @@
 // the API after an override or role change) pulls this gateway's sockets out of the channel rooms
 // they may no longer view. Kick, ban, leave and deletion need nothing here: the API makes the
 // sockets leave through the adapter.
-import { authorizer, type Refusal, type ServerGrant } from '@nexusguild/shared/authorize';
+import { authorizer, needsThreadMembership, type Refusal, type ServerGrant } from '@nexusguild/shared/authorize';
 import type { Db } from '@nexusguild/shared/db/index';
 import type { Logger } from '@nexusguild/shared/log';
 import { RECHECK_ACCESS, rooms, type Ack } from '@nexusguild/shared/events';
@@ -100,15 +100,24 @@ export function roomHandlers(io: GatewayServer, sql: Db, log: Logger, joinedServ
     const userIds = new Set([...inRooms.keys()].flatMap((id) => nsp.sockets.get(id)?.data.userId ?? []));
     if (!userIds.size) return;
     const found = await access.members(serverId, [...userIds]);
+    // Private threads with sockets here: their members, for those who view them by membership.
+    const threadMembers = new Map<string, Set<string>>();
+    for (const channel of channels) {
+      if (channel.type === 'private_thread' && nsp.adapter.rooms.has(rooms.channel(channel.id))) {
+        threadMembers.set(channel.id, await access.channelMemberIds(channel.id));
+      }
+    }
     for (const [socketId, joined] of inRooms) {
       const socket = nsp.sockets.get(socketId);
       if (!socket) continue; // disconnected meanwhile
-      const member = found?.members.get(socket.data.userId);
+      const { userId } = socket.data;
+      const member = found?.members.get(userId);
       if (!member) socket.leave(rooms.server(serverId));
       for (const channel of joined) {
-        if (!member || !has(channelPermissions(member, serverId, channel.overrides), Flags.VIEW_CHANNEL)) {
-          socket.leave(rooms.channel(channel.id));
-        }
+        const permissions = member ? channelPermissions(member, serverId, channel.overrides) : 0n;
+        const views = has(permissions, Flags.VIEW_CHANNEL)
+          && (!needsThreadMembership(channel.type, permissions) || threadMembers.get(channel.id)?.has(userId) === true);
+        if (!views) socket.leave(rooms.channel(channel.id));
       }
     }
   }

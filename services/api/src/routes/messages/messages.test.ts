@@ -414,6 +414,21 @@ t.test('private threads: members only, on REST, on the gateway and in events', a
   t.same(outsiderNotes.map((n) => n.channelId), [guild.general.id, guild.general.id], 'no notification of the thread');
 });
 
+t.test('a thread manager who loses MANAGE_THREADS is pulled out of a private thread they are not a member of', async (t) => {
+  const guild = await createGuild(env, 'managed');
+  const creator = await memberWith(env, guild, Flags.CREATE_PRIVATE_THREADS | Flags.SEND_MESSAGES_IN_THREADS);
+  const manager = await memberWith(env, guild, Flags.MANAGE_THREADS, 'Threads');
+  const parent = await send(guild.general.id, creator, { content: 'psst' });
+  const thread = (await call('POST', `/api/messages/${parent.id}/thread`, creator, { name: 'mods', isPrivate: true })).body;
+  const socket = await listenToServer(env, t, manager.cookie, guild.server.id);
+  t.same(await roomAck(socket, 'join_channel', thread.id), { ok: true }, 'MANAGE_THREADS lets a non-member in');
+
+  const left = leavesRoom(env.gateway, rooms.channel(thread.id), socket.id!);
+  t.equal((await call('PATCH', `/api/servers/${guild.server.id}/roles/${manager.role.id}`, guild.owner, { permissions: '0' })).status, 200);
+  await left; // the recheck applies the private-thread rule, not VIEW_CHANNEL alone
+  t.match(await roomAck(socket, 'join_channel', thread.id), { ok: false, error: 'Not a member of this private thread' });
+});
+
 t.test('forum posts: a thread with its opener; replies in it; media needs a file', async (t) => {
   const guild = await createGuild(env, 'forum');
   const member = await addMember(env, guild);
