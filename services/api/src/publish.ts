@@ -2,10 +2,8 @@
 // which rooms (and whose voice state ends) when a member goes or a server or channel disappears,
 // and who may hear of a channel. Routes call these after commit.
 import { rooms, type EventName, type EventPayload } from '@nexusguild/shared/events';
-import { needsThreadMembership } from '@nexusguild/shared/authorize';
-import { Flags, channelPermissions, has } from '@nexusguild/shared/permissions';
-import type { Publisher } from '@nexusguild/shared/publisher';
-import { accessRepo, type GuardedChannel } from '@nexusguild/shared/repos/access';
+import { channelAudience, viewerRooms } from '@nexusguild/shared/audience';
+import type { GuardedChannel } from '@nexusguild/shared/repos/access';
 import { serversRepo } from '@nexusguild/shared/repos/servers';
 import { voiceStore, voiceUpdate, type OwnedVoiceState } from '@nexusguild/shared/voice';
 import type { ApiDeps } from './app.ts';
@@ -20,10 +18,14 @@ export function serverRooms(serverId: string, channelIds: string[]): string[] {
   return [rooms.server(serverId), ...channelRooms(channelIds)];
 }
 
-/** Tells each server that voice states ended, and takes the users' sockets out of those voice rooms. */
-export function announceVoiceEnded(publisher: Publisher, states: OwnedVoiceState[]): void {
+/**
+ * Tells those who may view each channel that voice states there ended, and takes the users'
+ * sockets out of those voice rooms.
+ */
+export async function announceVoiceEnded({ sql, publisher }: Pick<ApiDeps, 'sql' | 'publisher'>, states: OwnedVoiceState[]): Promise<void> {
   for (const s of states) {
-    publisher.emit(rooms.server(s.serverId), 'voice_state_update', voiceUpdate(s, false));
+    const to = await channelAudience(sql, s.serverId, s.channelId);
+    if (to.length) publisher.emit(to, 'voice_state_update', voiceUpdate(s, false));
     publisher.leaveRooms(s.userId, [rooms.voice(s.channelId)]);
   }
 }
@@ -38,7 +40,7 @@ export function guildPublishing({ sql, publisher, redis, keys }: Pick<ApiDeps, '
     async memberGone(serverId: string, userId: string): Promise<void> {
       publisher.emit(rooms.server(serverId), 'user_left', { userId, serverId });
       const ended = await voice.end(userId, { serverId });
-      if (ended) announceVoiceEnded(publisher, [ended]);
+      if (ended) await announceVoiceEnded({ sql, publisher }, [ended]);
       publisher.leaveRooms(userId, serverRooms(serverId, await serversRepo(sql).channelIds(serverId)));
     },
 
@@ -47,33 +49,16 @@ export function guildPublishing({ sql, publisher, redis, keys }: Pick<ApiDeps, '
       const ended = channelIds
         ? (await Promise.all(channelIds.map((id) => voice.clear(serverId, id)))).flat()
         : await voice.clear(serverId);
-      announceVoiceEnded(publisher, ended);
+      await announceVoiceEnded({ sql, publisher }, ended);
     },
 
     /**
-     * An event that shows a channel (its name, topic): to the server room when every member may
-     * view the channel, else only to the personal rooms of the members who may, so a private
-     * channel's name never reaches the others.
+     * An event that shows a channel (its name, topic, a message's notification): only to those
+     * who may view it (shared/audience.ts), so a private channel's name never reaches the others.
      */
     async toViewers<E extends EventName>(channel: GuardedChannel, event: E, payload: EventPayload<E>): Promise<void> {
-      const serverId = channel.server_id;
-      const access = accessRepo(sql);
-      const privateThread = channel.type === 'private_thread';
-      const everyone = await access.everyone(serverId);
-      if (everyone === null) return; // the server is gone meanwhile
-      const open = !privateThread && has(everyone, Flags.VIEW_CHANNEL) && channel.overrides.every((o) => !(o.deny & Flags.VIEW_CHANNEL));
-      if (open) return publisher.emit(rooms.server(serverId), event, payload);
-      // A private channel: work out who may see it (one query for every member's roles). A
-      // private thread's viewers are its parent's who are its members or manage threads, the
-      // same rule as shared/authorize.ts.
-      const threadMembers = privateThread ? await access.channelMemberIds(channel.id) : null;
-      const members = (await access.members(serverId))?.members.values() ?? [];
-      const viewers = [...members].filter((m) => {
-        const permissions = channelPermissions(m, serverId, channel.overrides);
-        if (!has(permissions, Flags.VIEW_CHANNEL)) return false;
-        return !needsThreadMembership(channel.type, permissions) || threadMembers?.has(m.userId) === true;
-      });
-      if (viewers.length) publisher.emit(viewers.map((m) => rooms.user(m.userId)), event, payload);
+      const to = await viewerRooms(sql, channel);
+      if (to.length) publisher.emit(to, event, payload);
     },
   };
 }

@@ -1,7 +1,7 @@
 // Voice state across two gateways on one Redis, with real socket clients: join_voice checks
-// (member, a voice channel of that server, CONNECT at channel level), voice_state_update to the
-// server room, the voice_states snapshot on join_server, mute/deafen, switching channels, leave,
-// ownership by the joining socket (another tab closing does not end it), and the ends on
+// (member, a voice channel of that server, CONNECT at channel level), voice_state_update to those
+// who may view the channel, the voice_states snapshot on join_server, mute/deafen, switching
+// channels, leave, ownership by the joining socket (another tab closing does not end it), and the ends on
 // disconnect, kick, a graceful gateway shutdown and channel deletion.
 import t from 'tap';
 import { Flags } from '@nexusguild/shared/permissions';
@@ -197,4 +197,31 @@ t.test('a gateway shutting down ends its users\' presence and voice before its s
   await offline;
   t.match(await left, { channelId: voiceId, joined: false });
   t.same((await snapshot(g)).states, []);
+});
+
+t.test('a private voice channel: who is in it reaches only those who may view it', async (t) => {
+  const g = await createGuild(env, 'vprivate');
+  const hidden = await createVoice(g, 'staff');
+  const member = await addMember(env, g);
+  const deny = await env.request('PUT', `/api/channels/${hidden}/permissions/${g.server.id}`, {
+    cookie: g.owner.cookie, json: { target_type: 'role', allow: '0', deny: Flags.VIEW_CHANNEL.toString() },
+  });
+  t.equal(deny.status, 200, '@everyone may not view it');
+  const outsider = await listenToServer(env, t, member.cookie, g.server.id);
+  const heard = record(outsider, 'voice_state_update');
+  const owner = await env.connect(g.owner.cookie);
+  t.teardown(() => owner.close());
+
+  const ownerHears = nextEvent(await listenToServer(env, t, g.owner.cookie, g.server.id), 'voice_state_update', { filter: update(g.owner.user.id, true) });
+  t.same(await voiceAck(owner, 'join_voice', { channelId: hidden, serverId: g.server.id }), { ok: true });
+  t.match(await ownerHears, { channelId: hidden }, 'a viewer hears it');
+  t.match((await snapshot(g)).states, [{ userId: g.owner.user.id, channelId: hidden }], 'and sees it in the snapshot');
+  t.same((await snapshot(g, member.cookie)).states, [], 'the snapshot of a member who may not view it leaves it out');
+
+  // The open voice channel's news reaches the member: nothing of the private one came before it.
+  const open = await voiceChannelOf(g);
+  const barrier = nextEvent(outsider, 'voice_state_update', { filter: (p) => p.channelId === open });
+  t.same(await voiceAck(owner, 'join_voice', { channelId: open, serverId: g.server.id }), { ok: true }, 'switching ends the private state');
+  await barrier;
+  t.same(heard.map((p) => [p.channelId, p.joined]), [[open, true]], 'neither the join nor the end in the private channel reached them');
 });

@@ -70,14 +70,14 @@ export function presenceNode(io: GatewayServer, { config, redis, keys, sql, log 
 
   function announceReaped({ offline, voice }: Reaped) {
     for (const u of offline) presenceUpdate(u.userId, u.username, 'offline');
-    for (const s of voice) announceVoiceEnd(io, s);
+    for (const s of voice) announceVoiceEnd(io, sql, log, s);
   }
 
   /** Unregisters a socket that is gone: announces the user's offline if it was their last, and the end of the voice state it owned. */
   async function unregister(socketId: string, userId: string, username: string) {
     const { offline, voice } = await store.disconnect(id, socketId, userId);
     if (offline) presenceUpdate(userId, username, 'offline');
-    if (voice) announceVoiceEnd(io, voice);
+    if (voice) announceVoiceEnd(io, sql, log, voice);
   }
 
   function onDisconnect(this: GatewaySocket) {

@@ -1,9 +1,10 @@
 // Owns the socket side of server voice channels (the state is shared/voice.ts, in Redis):
 // join_voice (member, a voice channel of that server, CONNECT at channel level), leave_voice,
 // voice_state_change, and the `voice_states` snapshot a socket receives when it joins a server
-// room. Every change is announced as voice_state_update to the server room. The state a socket
+// room. Every change is announced as voice_state_update to those who may view the channel. The state a socket
 // owned ends with it: presence unregisters the socket and ends its voice state in one script
 // (handlers/presence.ts). The listeners are built once per gateway.
+import { channelAudience, visibleChannelIds } from '@nexusguild/shared/audience';
 import { authorizer } from '@nexusguild/shared/authorize';
 import type { Db } from '@nexusguild/shared/db/index';
 import { rooms, type Ack } from '@nexusguild/shared/events';
@@ -33,16 +34,25 @@ function reply(ack: unknown, error: string | null) {
   if (typeof ack === 'function') (ack as Ack)(error ? { ok: false, error } : { ok: true });
 }
 
-/** A state ended: tell its server, and take the user's sockets out of its voice room. */
-export function announceVoiceEnd(io: GatewayServer, state: OwnedVoiceState): void {
-  io.to(rooms.server(state.serverId)).emit('voice_state_update', voiceUpdate(state, false));
+/**
+ * Tells those who may view the state's channel (shared/audience.ts: the server room unless the
+ * channel is private) that it began, changed or ended.
+ */
+async function announce(io: GatewayServer, sql: Db, state: OwnedVoiceState, joined: boolean): Promise<void> {
+  const to = await channelAudience(sql, state.serverId, state.channelId);
+  if (to.length) io.to(to).emit('voice_state_update', voiceUpdate(state, joined));
+}
+
+/** A state ended: tell its viewers, and take the user's sockets out of its voice room. */
+export function announceVoiceEnd(io: GatewayServer, sql: Db, log: Logger, state: OwnedVoiceState): void {
   io.in(rooms.user(state.userId)).socketsLeave(rooms.voice(state.channelId));
+  announce(io, sql, state, false).catch((err: Error) => log.warn({ userId: state.userId, err: err.message }, 'voice end announcement failed'));
 }
 
 export function voiceHandlers(io: GatewayServer, node: PresenceNode, { sql, redis, keys, log }: Deps) {
   const store = voiceStore(redis, keys);
   const authorize = authorizer(sql);
-  const ended = (state: OwnedVoiceState) => announceVoiceEnd(io, state);
+  const ended = (state: OwnedVoiceState) => announceVoiceEnd(io, sql, log, state);
 
   async function join(socket: GatewaySocket, arg: unknown): Promise<string | null> {
     const channelId = idField(arg, 'channelId');
@@ -59,7 +69,7 @@ export function voiceHandlers(io: GatewayServer, node: PresenceNode, { sql, redi
     const { previous } = joined;
     if (previous && previous.channelId !== channelId) ended(previous);
     socket.join(rooms.voice(channelId));
-    io.to(rooms.server(serverId)).emit('voice_state_update', voiceUpdate(state, true));
+    await announce(io, sql, state, true);
     return null;
   }
 
@@ -72,7 +82,7 @@ export function voiceHandlers(io: GatewayServer, node: PresenceNode, { sql, redi
     const state = await store.update(socket.data.userId, { muted, deafened });
     if (!state) return 'Not in a voice channel';
     io.to(rooms.voice(state.channelId)).emit('user_voice_state', { userId: state.userId, muted: state.muted, deafened: state.deafened });
-    io.to(rooms.server(state.serverId)).emit('voice_state_update', voiceUpdate(state, true));
+    await announce(io, sql, state, true);
     return null;
   }
 
@@ -108,10 +118,11 @@ export function voiceHandlers(io: GatewayServer, node: PresenceNode, { sql, redi
       socket.on('voice_state_change', onVoiceStateChange);
     },
 
-    /** Sends a socket that just joined a server room who is in voice there. */
+    /** Sends a socket that just joined a server room who is in voice there, in the channels it may view. */
     snapshot(socket: GatewaySocket, serverId: string): void {
-      store.inServer(serverId).then(
-        (states) => socket.connected && socket.rooms.has(rooms.server(serverId)) && socket.emit('voice_states', { serverId, states }),
+      Promise.all([store.inServer(serverId), visibleChannelIds(sql, serverId, socket.data.userId)]).then(
+        ([states, visible]) => socket.connected && socket.rooms.has(rooms.server(serverId))
+          && socket.emit('voice_states', { serverId, states: states.filter((s) => visible.has(s.channelId)) }),
         (err: Error) => log.warn({ serverId, err: err.message }, 'voice snapshot failed'),
       );
     },

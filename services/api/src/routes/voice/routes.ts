@@ -60,10 +60,10 @@ export async function voiceRoutes(app: App, { config, sql, redis, keys, publishe
       if (event.event === 'participant_left') {
         const userId = event.participant?.identity ?? '';
         const ended = isId(userId) ? await voice.end(userId, { channelId: room }) : null;
-        if (ended) announceVoiceEnded(publisher, [ended]);
+        if (ended) await announceVoiceEnded({ sql, publisher }, [ended]);
       } else if (event.event === 'room_finished') {
         const channel = await accessRepo(sql).channel(room);
-        if (channel) announceVoiceEnded(publisher, await voice.clear(channel.server_id, channel.id));
+        if (channel) await announceVoiceEnded({ sql, publisher }, await voice.clear(channel.server_id, channel.id));
       }
       return { ok: true };
     });
