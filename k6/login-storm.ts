@@ -6,9 +6,8 @@ import { check } from 'k6';
 import exec from 'k6/execution';
 import http from 'k6/http';
 import { Trend } from 'k6/metrics';
-import { setTimeout, clearTimeout } from 'k6/timers';
 import { createGuild, joinGuild, login, register } from './lib/api.ts';
-import { connect, disconnect } from './lib/client.ts';
+import { connectOnce } from './lib/client.ts';
 import { THRESHOLDS, settings } from './lib/scenarios.ts';
 
 const s = settings(__ENV);
@@ -40,27 +39,15 @@ export default function () {
   check(me, { 'me 200': (r) => r.status === 200 });
   if (!check(servers, { 'servers 200': (r) => r.status === 200 })) return;
   const ids = (servers.json() as { id: string }[]).map((server) => server.id);
-  const conn = connect(s.baseUrl, user.cookie, {
-    onConnect(session) {
-      let pending = ids.length;
-      for (const id of ids) {
-        session.emit('join_server', id, (ack: { ok: boolean }) => {
-          check(ack, { 'join_server ok': (a) => a.ok === true });
-          if (--pending > 0) return;
-          clearTimeout(timer);
-          loginLatency.add(Date.now() - started);
-          disconnect(conn);
-        });
-      }
-    },
-    onError(message) {
-      check(message, { 'socket without error': () => false });
-      clearTimeout(timer);
-      disconnect(conn);
-    },
+  connectOnce(s.baseUrl, user.cookie, 10_000, (session, done) => {
+    let pending = ids.length;
+    for (const id of ids) {
+      session.emit('join_server', id, (ack: { ok: boolean }) => {
+        check(ack, { 'join_server ok': (a) => a.ok === true });
+        if (--pending > 0) return;
+        loginLatency.add(Date.now() - started);
+        done();
+      });
+    }
   });
-  const timer = setTimeout(() => {
-    check(null, { 'joined within 10 s': () => false });
-    disconnect(conn);
-  }, 10_000);
 }

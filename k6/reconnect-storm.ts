@@ -5,9 +5,8 @@
 import { check } from 'k6';
 import exec from 'k6/execution';
 import { Trend } from 'k6/metrics';
-import { setTimeout, clearTimeout } from 'k6/timers';
 import { createGuild, joinGuild, register, type User } from './lib/api.ts';
-import { connect, disconnect } from './lib/client.ts';
+import { connectOnce } from './lib/client.ts';
 import { THRESHOLDS, settings } from './lib/scenarios.ts';
 
 const s = settings(__ENV);
@@ -44,24 +43,12 @@ export function setup(): Data {
 export default function (data: Data) {
   const user = data.users[exec.scenario.iterationInTest % data.users.length];
   const started = Date.now();
-  const conn = connect(s.baseUrl, user.cookie, {
-    onConnect(session) {
-      session.emit('join_server', data.serverId, (server: { ok: boolean }) => {
-        session.emit('join_channel', data.channelId, (channel: { ok: boolean }) => {
-          clearTimeout(timer);
-          if (check([server, channel], { 'joins ok': ([a, b]) => a.ok === true && b.ok === true })) reconnectLatency.add(Date.now() - started);
-          disconnect(conn);
-        });
+  connectOnce(s.baseUrl, user.cookie, 5000, (session, done) => {
+    session.emit('join_server', data.serverId, (server: { ok: boolean }) => {
+      session.emit('join_channel', data.channelId, (channel: { ok: boolean }) => {
+        if (check([server, channel], { 'joins ok': ([a, b]) => a.ok === true && b.ok === true })) reconnectLatency.add(Date.now() - started);
+        done();
       });
-    },
-    onError(message) {
-      check(message, { 'socket without error': () => false });
-      clearTimeout(timer);
-      disconnect(conn);
-    },
+    });
   });
-  const timer = setTimeout(() => {
-    check(null, { 'joined within 5 s': () => false });
-    disconnect(conn);
-  }, 5000);
 }

@@ -1,6 +1,8 @@
 // Owns the k6 side of the socket.io client: k6's WebSocket (k6/websockets, k6 ≥ v1.0) carrying the
 // pure framing of socketio.ts. All protocol work is in socketio.ts, tested in Node against a real
 // socket.io server; this file only moves frames.
+import { check } from 'k6';
+import { setTimeout, clearTimeout } from 'k6/timers';
 import { WebSocket } from 'k6/websockets';
 import { createSession, socketUrl, type Session } from './socketio.ts';
 
@@ -38,4 +40,26 @@ export function connect(baseUrl: string, cookie: string, handlers: Handlers): { 
 export function disconnect(conn: { ws: WebSocket; session: Session }): void {
   conn.session.close();
   conn.ws.close();
+}
+
+/**
+ * One short-lived socket: `joins` runs once connected and calls `done` when its work is
+ * acknowledged; then, or on a socket error, or after `timeoutMs` (each a failed check), it leaves.
+ */
+export function connectOnce(baseUrl: string, cookie: string, timeoutMs: number, joins: (session: Session, done: () => void) => void): void {
+  const conn = connect(baseUrl, cookie, {
+    onConnect: (session) => joins(session, done),
+    onError(message) {
+      check(message, { 'socket without error': () => false });
+      done();
+    },
+  });
+  const timer = setTimeout(() => {
+    check(null, { [`joined within ${timeoutMs / 1000} s`]: () => false });
+    disconnect(conn);
+  }, timeoutMs);
+  function done() {
+    clearTimeout(timer);
+    disconnect(conn);
+  }
 }
