@@ -28,7 +28,8 @@ export interface GuardedChannel extends ChannelRow {
   overrides: Override[];
 }
 
-export const THREAD_TYPES = ['thread', 'private_thread'] as const;
+/** Threads (public or private) take their parent channel's overrides. */
+export const isThread = (channel: { type: string }) => channel.type === 'thread' || channel.type === 'private_thread';
 
 interface ContextRow {
   id: string;

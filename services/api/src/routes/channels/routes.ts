@@ -6,7 +6,7 @@ import {
   Flags, canManageRole, canModerate, channelPermissions, has, type MemberContext,
 } from '@nexusguild/shared/permissions';
 import type { ServerGrant } from '@nexusguild/shared/authorize';
-import { accessRepo, type ChannelRow } from '@nexusguild/shared/repos/access';
+import { accessRepo, isThread, type ChannelRow } from '@nexusguild/shared/repos/access';
 import { channelsRepo, type Placement } from '@nexusguild/shared/repos/channels';
 import { readsRepo } from '@nexusguild/shared/repos/reads';
 import { messagesRepo } from '@nexusguild/shared/repos/messages';
@@ -31,7 +31,6 @@ const CREATABLE: Record<string, ChannelType> = {
   forum: 'forum', media: 'media', 15: 'forum',
 };
 const THREAD_TYPES = new Set(['thread', 'public_thread', 'private_thread', '11', '12']);
-const isThread = (c: ChannelRow) => c.type === 'thread' || c.type === 'private_thread';
 
 function channelType(type: string | number | undefined): ChannelType {
   if (type === undefined) return 'text';

@@ -10,7 +10,7 @@ import type { JobName, JobPayloads } from '@nexusguild/shared/jobs';
 import { SERVER_CHANNEL, messageEvents } from '@nexusguild/shared/message-events';
 import { mentionsEveryone } from '@nexusguild/shared/messages';
 import { Flags, has } from '@nexusguild/shared/permissions';
-import type { ChannelRow, GuardedChannel } from '@nexusguild/shared/repos/access';
+import { isThread, type ChannelRow, type GuardedChannel } from '@nexusguild/shared/repos/access';
 import { messagesRepo } from '@nexusguild/shared/repos/messages';
 import { threadsRepo } from '@nexusguild/shared/repos/threads';
 import type { MessageObject } from '@nexusguild/shared/wire';
@@ -29,7 +29,6 @@ import * as schema from './schema.ts';
 const MESSAGE_CHANNELS = new Set(['text', 'announcement', 'thread', 'private_thread']);
 const THREAD_PARENTS = new Set(['text', 'announcement']);
 const FORUMS = new Set(['forum', 'media']);
-const isThread = (c: ChannelRow) => c.type === 'thread' || c.type === 'private_thread';
 
 export async function messageRoutes(app: App, deps: ApiDeps) {
   const { sql, ids, publisher, storage, jobs } = deps;
