@@ -30,6 +30,13 @@ const MESSAGE_CHANNELS = new Set(['text', 'announcement', 'thread', 'private_thr
 const THREAD_PARENTS = new Set(['text', 'announcement']);
 const FORUMS = new Set(['forum', 'media']);
 
+/** @everyone and @here need MENTION_EVERYONE in the channel. */
+function demandMentions(permissions: bigint, content: string) {
+  if (mentionsEveryone(content) && !has(permissions, Flags.MENTION_EVERYONE)) {
+    throw forbidden('You do not have permission to use @everyone or @here');
+  }
+}
+
 export async function messageRoutes(app: App, deps: ApiDeps) {
   const { sql, ids, publisher, storage, jobs } = deps;
   const guard = guards(sql);
@@ -40,13 +47,6 @@ export async function messageRoutes(app: App, deps: ApiDeps) {
   const events = messageEvents(sql, publisher);
 
   const enqueue = <N extends JobName>(log: FastifyBaseLogger, name: N, data: JobPayloads[N]) => enqueueAfterCommit(jobs, log, name, data);
-
-  /** A message of a server channel and the caller's grant in its channel (404 unknown, 403 not allowed). */
-  async function messageAccess(messageId: string, userId: string, needed = 0n) {
-    const message = await messages.find(messageId);
-    if (!message || message.server_id === null) throw notFound('Message'); // DMs have their own routes
-    return { message, grant: await guard.channel(message.channel_id, userId, needed) };
-  }
 
   /** The permission a send needs in this channel. */
   function demandSend(grant: ChannelGrant) {
@@ -63,9 +63,7 @@ export async function messageRoutes(app: App, deps: ApiDeps) {
   /** Checks a send's fields against the caller's permissions: text, reply target, @everyone. */
   function messageInput(grant: ChannelGrant, form: ReceivedUpload): MessageInput {
     const input = composer.input(form);
-    if (mentionsEveryone(input.content) && !has(grant.permissions, Flags.MENTION_EVERYONE)) {
-      throw forbidden('You do not have permission to use @everyone or @here');
-    }
+    demandMentions(grant.permissions, input.content);
     return input;
   }
 
@@ -103,12 +101,10 @@ export async function messageRoutes(app: App, deps: ApiDeps) {
   });
 
   app.patch('/api/messages/:messageId', { schema: schema.edit }, async (request) => {
-    const { message, grant } = await messageAccess(request.params.messageId, request.user.id);
+    const { message, grant } = await guard.message(request.params.messageId, request.user.id);
     if (message.author_id !== request.user.id) throw forbidden('You can only edit your own messages');
     const content = checkedContent(request.body.content, message.has_attachments);
-    if (mentionsEveryone(content) && !has(grant.permissions, Flags.MENTION_EVERYONE)) {
-      throw forbidden('You do not have permission to use @everyone or @here');
-    }
+    demandMentions(grant.permissions, content);
     const edited = await sql.begin(async (tx) => {
       const repo = messagesRepo(tx);
       const mentions = await repo.mentionedMembers(grant.server.id, content);
@@ -121,7 +117,7 @@ export async function messageRoutes(app: App, deps: ApiDeps) {
   });
 
   app.delete('/api/messages/:messageId', { schema: schema.remove }, async (request, reply) => {
-    const { message, grant } = await messageAccess(request.params.messageId, request.user.id);
+    const { message, grant } = await guard.message(request.params.messageId, request.user.id);
     if (message.author_id !== request.user.id && !has(grant.permissions, Flags.MANAGE_MESSAGES)) {
       throw forbidden('You can only delete your own messages');
     }
@@ -148,7 +144,7 @@ export async function messageRoutes(app: App, deps: ApiDeps) {
       url: '/api/messages/:messageId/pin',
       schema: schema.pin,
       handler: async (request) => {
-        const { message } = await messageAccess(request.params.messageId, request.user.id, Flags.MANAGE_MESSAGES);
+        const { message } = await guard.message(request.params.messageId, request.user.id, Flags.MANAGE_MESSAGES);
         const changed = await sql.begin((tx) => messagesRepo(tx).setPinned(message.id, pinned, request.user.id));
         if (changed === null) throw notFound('Message');
         if (changed) {
@@ -176,7 +172,7 @@ export async function messageRoutes(app: App, deps: ApiDeps) {
   app.post('/api/messages/:messageId/thread', { schema: schema.createThread }, async (request, reply) => {
     const isPrivate = request.body.isPrivate ?? request.body.is_private ?? false;
     const needed = isPrivate ? Flags.CREATE_PRIVATE_THREADS : Flags.CREATE_PUBLIC_THREADS;
-    const { message, grant } = await messageAccess(request.params.messageId, request.user.id, needed);
+    const { message, grant } = await guard.message(request.params.messageId, request.user.id, needed);
     const { channel, server } = grant;
     if (!THREAD_PARENTS.has(channel.type)) throw badRequest('Threads can only be created in text or announcement channels');
     const name = request.body.name.trim();
@@ -209,7 +205,7 @@ export async function messageRoutes(app: App, deps: ApiDeps) {
   });
 
   app.get('/api/messages/:messageId/thread', { schema: schema.getThread }, async (request) => {
-    const { message } = await messageAccess(request.params.messageId, request.user.id);
+    const { message } = await guard.message(request.params.messageId, request.user.id);
     const thread = await threadsRepo(sql).byMessage(message.id);
     if (!thread) throw new HttpError(404, 'No thread found');
     await guard.channel(thread.id, request.user.id);

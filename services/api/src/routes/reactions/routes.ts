@@ -5,7 +5,6 @@
 import { rooms } from '@nexusguild/shared/events';
 import { Flags } from '@nexusguild/shared/permissions';
 import { emojisRepo } from '@nexusguild/shared/repos/emojis';
-import { messagesRepo } from '@nexusguild/shared/repos/messages';
 import { reactionsRepo } from '@nexusguild/shared/repos/reactions';
 import type { Sql } from '@nexusguild/shared/db/index';
 import { isId } from '@nexusguild/shared/ids';
@@ -71,13 +70,6 @@ export async function reactionRoutes(app: App, { sql, publisher }: ApiDeps) {
   const guard = guards(sql);
   const reactions = reactionsRepo(sql);
 
-  /** The message (404 unless it is a server-channel message) and the caller's grant in its channel. */
-  async function access(messageId: string, userId: string, needed = 0n) {
-    const target = await messagesRepo(sql).find(messageId);
-    if (!target || target.server_id === null) throw notFound('Message');
-    return { target, grant: await guard.channel(target.channel_id, userId, needed) };
-  }
-
   /** After commit: everyone in the channel sees the new aggregate. */
   async function announce(messageId: string, channelId: string) {
     const list = await reactions.list(messageId);
@@ -86,13 +78,13 @@ export async function reactionRoutes(app: App, { sql, publisher }: ApiDeps) {
   }
 
   app.get('/api/reactions/:messageId', { schema: schema.list }, async (request) => {
-    const { target } = await access(request.params.messageId, request.user.id, Flags.READ_MESSAGE_HISTORY);
+    const { message: target } = await guard.message(request.params.messageId, request.user.id, Flags.READ_MESSAGE_HISTORY);
     return reactions.list(target.id);
   });
 
   app.post('/api/reactions/:messageId', { schema: schema.add }, async (request, reply) => {
     const emoji = parseEmoji(request.body.emoji);
-    const { target, grant } = await access(request.params.messageId, request.user.id, Flags.READ_MESSAGE_HISTORY);
+    const { message: target, grant } = await guard.message(request.params.messageId, request.user.id, Flags.READ_MESSAGE_HISTORY);
     // As in Discord: joining a reaction already there needs no ADD_REACTIONS, a new one does.
     await addReaction(sql, target.id, emoji, request.user.id, () => demand(grant.permissions, Flags.ADD_REACTIONS));
     const list = await announce(target.id, target.channel_id);
@@ -103,7 +95,7 @@ export async function reactionRoutes(app: App, { sql, publisher }: ApiDeps) {
 
   async function remove(messageId: string, rawEmoji: string | undefined, userId: string) {
     const emoji = removalEmoji(rawEmoji);
-    const { target } = await access(messageId, userId); // your own: viewing the channel is enough
+    const { message: target } = await guard.message(messageId, userId); // your own: viewing the channel is enough
     const removed = await sql.begin((tx) => reactionsRepo(tx).remove(target.id, emoji, userId));
     if (!removed) throw notFound('Reaction');
     await announce(target.id, target.channel_id);
