@@ -1,13 +1,10 @@
 // Owns what a message is on the wire and in text: the row → Message Object presenter (shared,
-// because the API and the worker both emit full messages) and its DM form, the upload URL of a stored
-// object, and the mention syntax (<@id>, @username, @everyone/@here) resolved at send time.
+// because the API and the worker both emit full messages) and its DM form, and the mention syntax (<@id>, @username, @everyone/@here) resolved at send time.
+import { uploadUrl } from './storage.ts';
 import type { AttachmentObject, ConversationType, DmMessageObject, MessageObject } from './wire.ts';
 
 /** Content limit in characters, measured after trimming (decisions, Limits; G17). */
 export const MAX_CONTENT = 2000;
-
-/** Every stored object is served by the API under this path (decisions: relative URLs). */
-export const uploadUrl = (key: string) => `/uploads/${key}`;
 
 /** An attachment as the message query aggregates it (json_agg: ids as text, size as a number). */
 export interface AttachmentJson {

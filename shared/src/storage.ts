@@ -29,6 +29,9 @@ export interface Storage {
   close(): void;
 }
 
+/** Every stored object is served by the API under this path (decisions: relative URLs). */
+export const uploadUrl = (key: string) => `/uploads/${key}`;
+
 // We pin exact SDK versions that support Node 20; its notice about future releases is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 

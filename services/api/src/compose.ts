@@ -12,7 +12,7 @@ import type { FastifyRequest } from 'fastify';
 import type { ApiDeps } from './app.ts';
 import { badRequest, notFound } from './errors.ts';
 import { FILE_FIELDS, MAX_FILES, PAGE } from './routes/messages/schema.ts';
-import { discardUploads, receiveUpload, type ReceivedUpload, type StoredUpload } from './uploads.ts';
+import { receiveUpload, type ReceivedUpload, type StoredUpload } from './uploads.ts';
 
 /** What a send carries once read and checked. */
 export interface MessageInput {
@@ -48,19 +48,6 @@ function replyTarget(fields: Record<string, unknown>): string | null {
   if (value === null || value === '') return null;
   if (!isId(value)) throw badRequest('replyTo must be a message id', [{ field: 'replyTo', message: 'is not an id' }]);
   return value;
-}
-
-/**
- * Runs `write` (validation and the transaction) with stored uploads; if it fails, the objects go
- * too (no object without its row). A message that committed keeps its files.
- */
-export async function withUploads<T>(storage: ApiDeps['storage'], files: StoredUpload[], write: () => Promise<T>): Promise<T> {
-  try {
-    return await write();
-  } catch (err) {
-    await discardUploads(storage, files);
-    throw err;
-  }
 }
 
 export function messageComposer({ sql, ids, storage, config }: Pick<ApiDeps, 'sql' | 'ids' | 'storage' | 'config'>) {

@@ -3,7 +3,7 @@ import type { ChannelRow } from '@nexusguild/shared/repos/access';
 import type { ConversationRow } from '@nexusguild/shared/repos/dms';
 import type { OverrideRow, ReadCounts } from '@nexusguild/shared/repos/channels';
 import type { EmojiRow } from '@nexusguild/shared/repos/emojis';
-import { uploadUrl } from '@nexusguild/shared/messages';
+import { uploadUrl } from '@nexusguild/shared/storage';
 import type { RoleRow } from '@nexusguild/shared/repos/roles';
 import type { BanRow, InviteRow, MemberRow, ServerRow } from '@nexusguild/shared/repos/servers';
 import type { UserRow } from '@nexusguild/shared/repos/users';

@@ -99,6 +99,22 @@ export async function discardUploads(storage: Storage, files: readonly StoredUpl
 }
 
 /**
+ * Runs `write` (checks and the transaction) with stored uploads; if it fails, the objects go too
+ * (no object without its row). What committed keeps its files.
+ */
+export async function withUploads<T>(storage: Storage, files: readonly StoredUpload[], write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    await discardUploads(storage, files);
+    throw err;
+  }
+}
+
+/** The raster image types avatars and custom emoji may be (decisions, Limits). */
+export const IMAGE_TYPES: ReadonlySet<string> = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
+
+/**
  * An error from receiving, as the client should hear it: our own HttpErrors as they are,
  * @fastify/multipart's limit and parse errors with their 4xx, and anything else the parser threw
  * (a missing boundary, a broken body) as a 400. Storage failures were made 503s where they happened.

@@ -4,14 +4,13 @@
 // row is left alone; an upload that is not a decodable image clears the avatar it had set.
 // Idempotent: a rerun after any step ends in the same state.
 import sharp from 'sharp';
+import { uploadUrl } from '@nexusguild/shared/storage';
 import { usersRepo } from '@nexusguild/shared/repos/users';
 import type { WorkerDeps } from './app.ts';
 
 export const AVATAR_SIZE = 256;
 /** Decoding bombs are refused: an 8 MiB file can claim a huge canvas. */
 const MAX_INPUT_PIXELS = 40_000_000;
-
-const url = (key: string) => `/uploads/${key}`;
 
 /** The resized object's key: beside the original, so it shares its unguessable folder. */
 export const resizedKey = (key: string) => `${key.slice(0, key.lastIndexOf('/'))}/avatar-${AVATAR_SIZE}.png`;
@@ -28,6 +27,6 @@ export async function processAvatar({ userId, key }: { userId: string; key: stri
     .catch(() => null); // not an image sharp can read
   const resized = resizedKey(key);
   if (png) await storage.put(resized, png, 'image/png');
-  const kept = await usersRepo(sql).replaceAvatar(userId, url(key), png ? url(resized) : null);
+  const kept = await usersRepo(sql).replaceAvatar(userId, uploadUrl(key), png ? uploadUrl(resized) : null);
   await storage.remove(kept && png ? [key] : [key, resized]);
 }

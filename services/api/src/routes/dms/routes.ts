@@ -16,11 +16,12 @@ import { MAX_GROUP_MEMBERS, dmsRepo, type Conversation, type ConversationRow } f
 import { messagesRepo } from '@nexusguild/shared/repos/messages';
 import { reactionsRepo } from '@nexusguild/shared/repos/reactions';
 import type { App, ApiDeps } from '../../app.ts';
-import { clampLimit, checkedContent, messageComposer, withUploads } from '../../compose.ts';
+import { clampLimit, checkedContent, messageComposer } from '../../compose.ts';
 import { HttpError, badRequest, forbidden, notFound } from '../../errors.ts';
 import { enqueueAfterCommit, removeObjects } from '../../jobs.ts';
 import { presentConversation, presentDm, presentGroupDm } from '../../present.ts';
 import { addReaction, parseEmoji, removalEmoji } from '../reactions/routes.ts';
+import { withUploads } from '../../uploads.ts';
 import * as schema from './schema.ts';
 
 const notYours = () => new HttpError(404, 'Message not found or not yours');

@@ -10,10 +10,9 @@ import { badRequest, conflict, notFound, unsupportedType } from '../../errors.ts
 import { guards } from '../../guards.ts';
 import { removeObjects } from '../../jobs.ts';
 import { presentEmoji } from '../../present.ts';
-import { discardUploads, receiveUpload, type StoredUpload } from '../../uploads.ts';
+import { IMAGE_TYPES, receiveUpload, withUploads, type StoredUpload } from '../../uploads.ts';
 import * as schema from './schema.ts';
 
-const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
 const TYPE_ERROR = 'Only image files are allowed for emoji (jpeg, jpg, png, gif, webp)';
 
 /** The image type the bytes start with (magic numbers), or null. */
@@ -61,7 +60,7 @@ export async function emojiRoutes(app: App, { sql, ids, storage, publisher, jobs
       },
     });
     const file: StoredUpload | undefined = form.files[0];
-    try {
+    const row = await withUploads(storage, form.files, async () => {
       const name = form.fields.name?.trim();
       if (!name) throw badRequest('Emoji name is required', [{ field: 'name', message: 'is required' }]);
       if (!schema.NAME.test(name)) {
@@ -70,7 +69,7 @@ export async function emojiRoutes(app: App, { sql, ids, storage, publisher, jobs
       if (!file) throw badRequest('Emoji image is required', [{ field: 'emoji', message: 'is required' }]);
       const sniffed = sniffImage(await readHead(storage, file.key));
       if (!sniffed) throw unsupportedType(TYPE_ERROR);
-      const row = await sql.begin(async (tx) => {
+      return sql.begin(async (tx) => {
         const repo = emojisRepo(tx);
         await repo.lockServer(server.id); // concurrent uploads cannot both take the 50th place
         if ((await repo.count(server.id)) >= schema.MAX_PER_SERVER) throw full();
@@ -80,12 +79,9 @@ export async function emojiRoutes(app: App, { sql, ids, storage, publisher, jobs
         if (!created) throw conflict('An emoji with this name already exists in this server');
         return created;
       });
-      publisher.emit(rooms.server(server.id), 'server_emojis_updated', { serverId: server.id });
-      return reply.status(201).send(presentEmoji(row));
-    } catch (err) {
-      await discardUploads(storage, form.files);
-      throw err;
-    }
+    });
+    publisher.emit(rooms.server(server.id), 'server_emojis_updated', { serverId: server.id });
+    return reply.status(201).send(presentEmoji(row));
   });
 
   app.delete('/api/servers/:serverId/emojis/:emojiId', { schema: schema.remove }, async (request, reply) => {

@@ -21,8 +21,8 @@ import { demand, guards } from '../../guards.ts';
 import { enqueueAfterCommit, removeObjects } from '../../jobs.ts';
 import { presentChannel } from '../../present.ts';
 import { channelRooms, guildPublishing } from '../../publish.ts';
-import { checkedContent, clampLimit, messageComposer, withUploads, type MessageInput } from '../../compose.ts';
-import type { ReceivedUpload } from '../../uploads.ts';
+import { checkedContent, clampLimit, messageComposer, type MessageInput } from '../../compose.ts';
+import { withUploads, type ReceivedUpload } from '../../uploads.ts';
 import * as schema from './schema.ts';
 
 /** Channel types that hold messages directly (forums hold posts, which are threads). */

@@ -1,6 +1,7 @@
 // Users: the caller's custom status, password, avatar and server nicknames (their own, or a
 // lower member's with MANAGE_NICKNAMES).
 import { rooms } from '@nexusguild/shared/events';
+import { uploadUrl } from '@nexusguild/shared/storage';
 import { Flags, canModerate } from '@nexusguild/shared/permissions';
 import { accessRepo } from '@nexusguild/shared/repos/access';
 import { serversRepo } from '@nexusguild/shared/repos/servers';
@@ -14,7 +15,7 @@ import { enqueueAfterCommit, removeObjects } from '../../jobs.ts';
 import { hashPassword, verifyPassword } from '../../passwords.ts';
 import { limits } from '../../plugins/rate-limit.ts';
 import { presentUser } from '../../present.ts';
-import { discardUploads, receiveUpload } from '../../uploads.ts';
+import { IMAGE_TYPES, receiveUpload, withUploads } from '../../uploads.ts';
 import * as schema from './schema.ts';
 
 export async function userRoutes(app: App, { sql, redis, keys, publisher }: ApiDeps) {
@@ -68,8 +69,6 @@ export async function userRoutes(app: App, { sql, redis, keys, publisher }: ApiD
 
 /** Avatars (decisions: 8 MiB, images only); the worker makes the stored one a square PNG. */
 export const AVATAR_MAX_BYTES = 8 * 1024 * 1024;
-const AVATAR_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
-const UPLOADS = '/uploads/';
 
 /** The avatar upload: multipart, so app.ts registers it in its multipart scope. */
 export async function avatarRoutes(app: App, { sql, storage, ids, jobs }: ApiDeps) {
@@ -83,23 +82,20 @@ export async function avatarRoutes(app: App, { sql, storage, ids, jobs }: ApiDep
       maxFileBytes: AVATAR_MAX_BYTES,
       keyPrefix: `avatars/${userId}`,
       accept: ({ contentType }) => {
-        if (!AVATAR_TYPES.has(contentType)) throw unsupportedType('Avatar must be a PNG, JPEG, GIF or WebP image');
+        if (!IMAGE_TYPES.has(contentType)) throw unsupportedType('Avatar must be a PNG, JPEG, GIF or WebP image');
       },
     });
     const [file] = files;
     if (!file) throw badRequest('No file uploaded');
     // The original shows at once; the worker swaps in the resized one.
-    const user = await users.setAvatar(userId, `${UPLOADS}${file.key}`).catch(async (err: unknown) => {
-      await discardUploads(storage, files);
-      throw err;
+    const user = await withUploads(storage, files, async () => {
+      const updated = await users.setAvatar(userId, uploadUrl(file.key));
+      if (!updated) throw notFound('User');
+      return updated;
     });
-    if (!user) {
-      await discardUploads(storage, files);
-      throw notFound('User');
-    }
     await enqueueAfterCommit(jobs, request.log, 'process-avatar', { userId, key: file.key });
     const previous = user.previous_avatar;
-    if (previous?.startsWith(`${UPLOADS}avatars/`)) await removeObjects(jobs, [previous.slice(UPLOADS.length)], request.log);
+    if (previous?.startsWith(uploadUrl('avatars/'))) await removeObjects(jobs, [previous.slice(uploadUrl('').length)], request.log);
     return presentUser(user, 'online');
   });
 }
