@@ -27,9 +27,11 @@ export function idOf(arg: unknown, key: 'serverId' | 'channelId' | 'dmId'): stri
   return isId(value) ? value : null;
 }
 
-const exists = (id: string) => BigInt(id) <= MAX_BIGINT;
+/** Whether a well-formed id could name a row at all (it fits Postgres BIGINT). */
+export const exists = (id: string) => BigInt(id) <= MAX_BIGINT;
 
-function reply(ack: unknown, refusal: string | null) {
+/** Answers an ack, if the client passed one: `{ok: true}`, or `{ok: false, error}` with the refusal. */
+export function reply(ack: unknown, refusal: string | null) {
   if (typeof ack === 'function') (ack as Ack)(refusal ? { ok: false, error: refusal } : { ok: true });
 }
 

@@ -7,7 +7,7 @@
 import { channelAudience, visibleChannelIds } from '@nexusguild/shared/audience';
 import { authorizer } from '@nexusguild/shared/authorize';
 import type { Db } from '@nexusguild/shared/db/index';
-import { rooms, type Ack } from '@nexusguild/shared/events';
+import { rooms } from '@nexusguild/shared/events';
 import { isId } from '@nexusguild/shared/ids';
 import type { Logger } from '@nexusguild/shared/log';
 import { Flags } from '@nexusguild/shared/permissions';
@@ -15,6 +15,7 @@ import type { Redis, RedisKeys } from '@nexusguild/shared/redis';
 import { voiceStore, voiceUpdate, type OwnedVoiceState } from '@nexusguild/shared/voice';
 import type { GatewayServer, GatewaySocket } from '../app.ts';
 import type { PresenceNode } from './presence.ts';
+import { exists, reply } from './rooms.ts';
 
 interface Deps {
   sql: Db;
@@ -23,16 +24,11 @@ interface Deps {
   log: Logger;
 }
 
-const MAX_BIGINT = 2n ** 63n - 1n;
 const field = (arg: unknown, key: string): unknown => (typeof arg === 'object' && arg !== null ? (arg as Record<string, unknown>)[key] : undefined);
 const idField = (arg: unknown, key: string): string | null => {
   const v = field(arg, key);
-  return isId(v) && BigInt(v) <= MAX_BIGINT ? v : null;
+  return isId(v) && exists(v) ? v : null;
 };
-
-function reply(ack: unknown, error: string | null) {
-  if (typeof ack === 'function') (ack as Ack)(error ? { ok: false, error } : { ok: true });
-}
 
 /**
  * Tells those who may view the state's channel (shared/audience.ts: the server room unless the
