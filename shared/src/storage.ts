@@ -22,6 +22,8 @@ export interface Storage {
   put(key: string, body: Readable | Buffer, contentType: string): Promise<void>;
   /** Reads an object, or a byte range of it ("bytes=0-99"); null when it does not exist. */
   get(key: string, range?: string): Promise<StoredObject | null>;
+  /** Up to the first `bytes` bytes of an object (to sniff its type); null when it does not exist. */
+  readStart(key: string, bytes: number): Promise<Buffer | null>;
   /** An object's size, type and ETag without its body; null when it does not exist. */
   head(key: string): Promise<Omit<StoredObject, 'body' | 'contentRange'> | null>;
   remove(keys: string[]): Promise<void>;
@@ -46,7 +48,7 @@ export function createStorage(s3: Config['s3'] & { endpoint: string }): Storage 
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
   const Bucket = s3.bucket;
-  return {
+  const storage: Storage = {
     bucket: Bucket,
     async ensureBucket() {
       try {
@@ -76,6 +78,10 @@ export function createStorage(s3: Config['s3'] & { endpoint: string }): Storage 
         throw err;
       }
     },
+    async readStart(key, bytes) {
+      const object = await storage.get(key, `bytes=0-${bytes - 1}`);
+      return object && Buffer.concat(await object.body.toArray()).subarray(0, bytes);
+    },
     async head(key) {
       try {
         const res = await client.send(new HeadObjectCommand({ Bucket, Key: key }));
@@ -99,4 +105,5 @@ export function createStorage(s3: Config['s3'] & { endpoint: string }): Storage 
       client.destroy();
     },
   };
+  return storage;
 }

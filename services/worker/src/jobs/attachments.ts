@@ -33,14 +33,6 @@ sharp.cache(false);
 /** Where an attachment's thumbnail lives: next to the original, under a name uploads never produce (safeName strips a leading "_"). */
 export const thumbnailKey = (key: string) => `${posix.dirname(key)}/_thumb.webp`;
 
-async function head(storage: Storage, key: string): Promise<Buffer> {
-  const object = await storage.get(key, `bytes=0-${SNIFF_BYTES - 1}`);
-  if (!object) throw new Error(`object ${key} does not exist (yet)`);
-  const chunks: Buffer[] = [];
-  for await (const chunk of object.body) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).subarray(0, SNIFF_BYTES);
-}
-
 /** Dimensions (as displayed, EXIF rotation applied) and a thumbnail, streamed from S3 into sharp. */
 async function imageFacts(storage: Storage, a: PendingAttachment): Promise<Pick<AttachmentFacts, 'width' | 'height' | 'thumbnailKey'>> {
   const object = await storage.get(a.storage_key);
@@ -72,7 +64,9 @@ async function imageFacts(storage: Storage, a: PendingAttachment): Promise<Pick<
 }
 
 async function facts(storage: Storage, a: PendingAttachment): Promise<AttachmentFacts> {
-  const sniffed = (await fileTypeFromBuffer(await head(storage, a.storage_key)))?.mime ?? null;
+  const start = await storage.readStart(a.storage_key, SNIFF_BYTES);
+  if (!start) throw new Error(`object ${a.storage_key} does not exist (yet)`);
+  const sniffed = (await fileTypeFromBuffer(start))?.mime ?? null;
   if (!sniffed || !IMAGES.has(sniffed)) return { contentType: sniffed, width: null, height: null, thumbnailKey: null };
   return { contentType: sniffed, ...(await imageFacts(storage, a)) };
 }

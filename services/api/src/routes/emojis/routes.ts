@@ -4,7 +4,6 @@
 import { rooms } from '@nexusguild/shared/events';
 import { Flags } from '@nexusguild/shared/permissions';
 import { emojisRepo } from '@nexusguild/shared/repos/emojis';
-import type { Storage } from '@nexusguild/shared/storage';
 import type { App, ApiDeps } from '../../app.ts';
 import { badRequest, conflict, notFound, unsupportedType } from '../../errors.ts';
 import { guards } from '../../guards.ts';
@@ -23,14 +22,6 @@ export function sniffImage(head: Buffer): string | null {
   if (ascii(0, 6) === 'GIF87a' || ascii(0, 6) === 'GIF89a') return 'image/gif';
   if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'image/webp';
   return null;
-}
-
-async function readHead(storage: Storage, key: string): Promise<Buffer> {
-  const object = await storage.get(key, 'bytes=0-15');
-  if (!object) return Buffer.alloc(0);
-  const chunks: Buffer[] = [];
-  for await (const chunk of object.body) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).subarray(0, 16);
 }
 
 export async function emojiRoutes(app: App, { sql, ids, storage, publisher, jobs }: ApiDeps) {
@@ -67,7 +58,7 @@ export async function emojiRoutes(app: App, { sql, ids, storage, publisher, jobs
         throw badRequest('Emoji name must be 2-32 letters, digits or underscores', [{ field: 'name', message: 'must match ^[A-Za-z0-9_]{2,32}$' }]);
       }
       if (!file) throw badRequest('Emoji image is required', [{ field: 'emoji', message: 'is required' }]);
-      const sniffed = sniffImage(await readHead(storage, file.key));
+      const sniffed = sniffImage((await storage.readStart(file.key, 16)) ?? Buffer.alloc(0));
       if (!sniffed) throw unsupportedType(TYPE_ERROR);
       return sql.begin(async (tx) => {
         const repo = emojisRepo(tx);
