@@ -20,7 +20,7 @@ import { clampLimit, checkedContent, messageComposer } from '../../compose.ts';
 import { HttpError, badRequest, forbidden, notFound } from '../../errors.ts';
 import { enqueueAfterCommit, removeObjects } from '../../jobs.ts';
 import { presentConversation, presentDm, presentGroupDm } from '../../present.ts';
-import { addReaction, parseEmoji, removalEmoji } from '../reactions/routes.ts';
+import { addReaction, addedOf, parseEmoji, removalEmoji } from '../reactions/routes.ts';
 import { withUploads } from '../../uploads.ts';
 import * as schema from './schema.ts';
 
@@ -184,7 +184,7 @@ export async function dmRoutes(app: App, deps: ApiDeps) {
     const message = await messageIn(conversation, request.params.msgId);
     await addReaction(sql, message.id, emoji, request.user.id);
     const list = await reactionChanged(conversation, message.id, emoji.value, request.user.id, 'dm_reaction_added');
-    return reply.status(201).send(list.find((r) => r.emoji === emoji.value) ?? { emoji: emoji.value, count: '0', users: [] });
+    return reply.status(201).send(addedOf(list, emoji));
   });
 
   async function unreact(dmId: string, messageId: string, raw: string | undefined, userId: string) {

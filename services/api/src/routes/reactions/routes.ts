@@ -11,6 +11,7 @@ import { isId } from '@nexusguild/shared/ids';
 import type { App, ApiDeps } from '../../app.ts';
 import { badRequest, notFound } from '../../errors.ts';
 import { demand, guards } from '../../guards.ts';
+import type { ReactionAggregate } from '@nexusguild/shared/wire';
 import * as schema from './schema.ts';
 
 const CUSTOM = /^custom:([0-9]{1,20}):([A-Za-z0-9_]{2,32})$/;
@@ -59,6 +60,14 @@ export async function addReaction(sql: Sql, messageId: string, emoji: Emoji, use
   });
 }
 
+/**
+ * The added emoji's entry in the aggregate read after the add. It may be gone already if the
+ * user removed it at once; the list is the truth, so that reads as a count of "0".
+ */
+export function addedOf(list: ReactionAggregate[], emoji: Emoji): ReactionAggregate {
+  return list.find((r) => r.emoji === emoji.value) ?? { emoji: emoji.value, count: '0', users: [] };
+}
+
 /** The emoji of a removal (path or body), as stored: trimmed, required. */
 export function removalEmoji(raw: string | undefined): string {
   const emoji = raw?.trim();
@@ -87,10 +96,7 @@ export async function reactionRoutes(app: App, { sql, publisher }: ApiDeps) {
     const { message: target, grant } = await guard.message(request.params.messageId, request.user.id, Flags.READ_MESSAGE_HISTORY);
     // As in Discord: joining a reaction already there needs no ADD_REACTIONS, a new one does.
     await addReaction(sql, target.id, emoji, request.user.id, () => demand(grant.permissions, Flags.ADD_REACTIONS));
-    const list = await announce(target.id, target.channel_id);
-    // The reaction may be gone already if the user removed it at once; the list is the truth.
-    const added = list.find((r) => r.emoji === emoji.value) ?? { emoji: emoji.value, count: '0', users: [] };
-    return reply.status(201).send(added);
+    return reply.status(201).send(addedOf(await announce(target.id, target.channel_id), emoji));
   });
 
   async function remove(messageId: string, rawEmoji: string | undefined, userId: string) {
