@@ -42,12 +42,16 @@ export function needsThreadMembership(channelType: string, permissions: bigint):
 export function authorizer(sql: Db) {
   const access = accessRepo(sql);
 
+  function grantOf(server: ServerRef, member: MemberContext | null): ServerGrant | Refusal {
+    if (!member) return refuse(403, 'You are not a member of this server');
+    return { server, member, permissions: basePermissions(member) };
+  }
+
   async function server(serverId: string, userId: string, needed = 0n): Promise<ServerGrant | Refusal> {
     const found = await access.member(serverId, userId);
     if (!found) return refuse(404, 'Server not found');
-    if (!found.member) return refuse(403, 'You are not a member of this server');
-    const permissions = basePermissions(found.member);
-    return missing(permissions, needed) ?? { server: found.server, member: found.member, permissions };
+    const grant = grantOf(found.server, found.member);
+    return 'refused' in grant ? grant : (missing(grant.permissions, needed) ?? grant);
   }
 
   return {
@@ -56,10 +60,11 @@ export function authorizer(sql: Db) {
 
     /** The caller in a channel's server, able to view the channel and holding `needed` there. */
     async channel(channelId: string, userId: string, needed = 0n): Promise<ChannelGrant | Refusal> {
-      const channel = await access.channel(channelId);
-      if (!channel) return refuse(404, 'Channel not found');
-      const grant = await server(channel.server_id, userId);
+      const found = await access.channelFor(channelId, userId);
+      if (!found) return refuse(404, 'Channel not found');
+      const grant = grantOf(found.server, found.member);
       if ('refused' in grant) return grant;
+      const { channel } = found;
       const permissions = channelPermissions(grant.member, grant.server.id, channel.overrides);
       const refusal = missing(permissions, Flags.VIEW_CHANNEL | needed);
       if (refusal) return refusal;

@@ -55,24 +55,29 @@ function toContext(row: ContextRow): MemberContext {
 
 export function accessRepo(sql: Db) {
   /**
+   * Server `serverId` (a value or a column) with, for each of `userIds` who is a member (every
+   * member when omitted), their context: the server's row once per member found, or once with a
+   * NULL member (LEFT JOIN) when none is; no row at all means no such server.
+   */
+  const contexts = (serverId: PendingQuery<Row[]>, userIds?: readonly string[]) => sql`
+    SELECT s.id, s.owner_id, e.permissions::text AS everyone, m.user_id,
+      COALESCE((
+        SELECT json_agg(json_build_object('id', r.id::text, 'permissions', r.permissions::text, 'position', r.position))
+        FROM member_roles mr JOIN roles r ON r.id = mr.role_id
+        WHERE mr.server_id = s.id AND mr.user_id = m.user_id
+      ), '[]') AS roles
+    FROM servers s
+    JOIN roles e ON e.id = s.id
+    LEFT JOIN server_members m ON m.server_id = s.id
+      ${userIds ? sql`AND m.user_id = ANY(${userIds as string[]}::bigint[])` : sql``}
+    WHERE s.id = ${serverId}`;
+
+  /**
    * The server and, for each of `userIds` who is a member (every member when omitted), their
-   * context. Null: no such server.
+   * context, in one round trip. Null: no such server.
    */
   async function members(serverId: string, userIds?: readonly string[]): Promise<{ server: ServerRef; members: Map<string, MemberContext> } | null> {
-    // One round trip: the server's row comes back once per member found, or once with a NULL
-    // member (LEFT JOIN) when none is; no row at all means no such server.
-    const rows = await sql<(Omit<ContextRow, 'user_id'> & { user_id: string | null })[]>`
-      SELECT s.id, s.owner_id, e.permissions::text AS everyone, m.user_id,
-        COALESCE((
-          SELECT json_agg(json_build_object('id', r.id::text, 'permissions', r.permissions::text, 'position', r.position))
-          FROM member_roles mr JOIN roles r ON r.id = mr.role_id
-          WHERE mr.server_id = s.id AND mr.user_id = m.user_id
-        ), '[]') AS roles
-      FROM servers s
-      JOIN roles e ON e.id = s.id
-      LEFT JOIN server_members m ON m.server_id = s.id
-        ${userIds ? sql`AND m.user_id = ANY(${userIds as string[]}::bigint[])` : sql``}
-      WHERE s.id = ${serverId}`;
+    const rows = await sql<(Omit<ContextRow, 'user_id'> & { user_id: string | null })[]>`${contexts(sql`${serverId}`, userIds)}`;
     const [first] = rows;
     if (!first) return null;
     const server: ServerRef = { id: first.id, owner_id: first.owner_id };
@@ -114,6 +119,22 @@ export function accessRepo(sql: Db) {
     async channel(channelId: string): Promise<GuardedChannel | null> {
       const [row] = await guardedChannels(sql`c.id = ${channelId}`);
       return row ? guard(row) : null;
+    },
+
+    /**
+     * A server channel with its overrides, and `userId` in its server (member null for a
+     * non-member), in one round trip; null: no such channel (or a DM).
+     */
+    async channelFor(channelId: string, userId: string): Promise<{ channel: GuardedChannel; server: ServerRef; member: MemberContext | null } | null> {
+      type Found = ChannelRow & { overrides: OverrideJson[]; server_owner_id: string; everyone: string; user_id: string | null; roles: ContextRow['roles'] };
+      const [row] = await sql<Found[]>`
+        SELECT ch.*, mc.owner_id AS server_owner_id, mc.everyone, mc.user_id, mc.roles
+        FROM (${guardedChannels(sql`c.id = ${channelId}`)}) ch
+        CROSS JOIN LATERAL (${contexts(sql`ch.server_id`, [userId])}) mc`;
+      if (!row) return null;
+      const { server_owner_id, everyone, user_id, roles, ...channel } = row;
+      const server = { id: channel.server_id, owner_id: server_owner_id };
+      return { channel: guard(channel), server, member: user_id === null ? null : toContext({ ...server, everyone, user_id, roles }) };
     },
 
     /** Whether a user is a participant of a channel (a private thread's members, a DM's). */
