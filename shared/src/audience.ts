@@ -10,14 +10,15 @@ import { accessRepo, type GuardedChannel } from './repos/access.ts';
 /**
  * The server room when every member may view `channel`; else the personal rooms of the members
  * who may (one query for every member's roles), so a private channel reaches no one else. A
- * private thread's viewers are its parent's who are its members or manage threads.
+ * private thread's viewers are its parent's who are its members or manage threads. `everyone`: the
+ * @everyone role's permissions when the caller already read them (a send's grant), saving a query.
  */
-export async function viewerRooms(sql: Db, channel: GuardedChannel): Promise<string[]> {
+export async function viewerRooms(sql: Db, channel: GuardedChannel, everyone?: bigint): Promise<string[]> {
   const serverId = channel.server_id;
   const access = accessRepo(sql);
   const privateThread = channel.type === 'private_thread';
-  const everyone = await access.everyone(serverId);
-  if (everyone === null) return []; // the server is gone meanwhile
+  everyone ??= (await access.everyone(serverId)) ?? undefined;
+  if (everyone === undefined) return []; // the server is gone meanwhile
   const open = !privateThread && has(everyone, Flags.VIEW_CHANNEL) && channel.overrides.every((o) => !(o.deny & Flags.VIEW_CHANNEL));
   if (open) return [rooms.server(serverId)];
   const threadMembers = privateThread ? await access.channelMemberIds(channel.id) : null;

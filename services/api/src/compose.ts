@@ -1,7 +1,7 @@
 // Owns the steps a message write shares wherever the message lives (server channels, threads,
 // forum posts, DMs and group DMs): reading a send (a JSON body, or multipart with its files
 // streamed to S3), checking its text and reply target, writing the message and its attachments in
-// the caller's transaction, and reading it back as the one Message Object. Routes add their own
+// one statement, and reading it back as the one Message Object. Routes add their own
 // access checks and events around these.
 import type { Db } from '@nexusguild/shared/db/index';
 import { isId } from '@nexusguild/shared/ids';
@@ -77,25 +77,22 @@ export function messageComposer({ sql, ids, storage, config }: Pick<ApiDeps, 'sq
     },
 
     /**
-     * Writes a message and its attachments inside `tx`, the channel row locked against deletion;
-     * mentions resolve against the server's members (a DM has none to resolve).
+     * Writes a message and its attachments (one statement, so no transaction is held across the
+     * round trips); mentions resolve against the server's members (a DM has none to resolve).
      */
-    async write(tx: Db, target: MessageTarget, authorId: string, input: MessageInput): Promise<string> {
-      const repo = messagesRepo(tx);
-      if (!(await repo.lockChannel(target.id))) throw notFound('Channel');
-      if (input.replyToId && !(await repo.inChannel(input.replyToId, target.id))) {
-        throw badRequest('replyTo must be a message in this channel', [{ field: 'replyTo', message: 'is not a message of this channel' }]);
-      }
+    async write(db: Db, target: MessageTarget, authorId: string, input: MessageInput): Promise<string> {
+      const repo = messagesRepo(db);
       const id = ids.next();
       const serverId = target.server_id;
-      await repo.create({
+      const written = await repo.create({
         id, channelId: target.id, authorId, content: input.content, replyToId: input.replyToId,
         mentionEveryone: serverId !== null && mentionsEveryone(input.content),
         mentions: serverId !== null ? await repo.mentionedMembers(serverId, input.content) : [],
-      });
-      await repo.addAttachments(input.files.map((f) => ({
-        id: f.id, messageId: id, filename: f.filename, storageKey: f.key, contentType: f.contentType, size: f.size,
-      })));
+      }, input.files.map((f) => ({ id: f.id, filename: f.filename, storageKey: f.key, contentType: f.contentType, size: f.size })));
+      if (written === 'no-channel') throw notFound('Channel');
+      if (written === 'bad-reply') {
+        throw badRequest('replyTo must be a message in this channel', [{ field: 'replyTo', message: 'is not a message of this channel' }]);
+      }
       return id;
     },
 

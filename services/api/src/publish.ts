@@ -55,9 +55,10 @@ export function guildPublishing({ sql, publisher, redis, keys }: Pick<ApiDeps, '
     /**
      * An event that shows a channel (its name, topic, a message's notification): only to those
      * who may view it (shared/audience.ts), so a private channel's name never reaches the others.
+     * `everyone`: the @everyone permissions when the caller's grant already holds them.
      */
-    async toViewers<E extends EventName>(channel: GuardedChannel, event: E, payload: EventPayload<E>): Promise<void> {
-      const to = await viewerRooms(sql, channel);
+    async toViewers<E extends EventName>(channel: GuardedChannel, event: E, payload: EventPayload<E>, everyone?: bigint): Promise<void> {
+      const to = await viewerRooms(sql, channel, everyone);
       if (to.length) publisher.emit(to, event, payload);
     },
   };

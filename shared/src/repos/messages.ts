@@ -37,7 +37,6 @@ export interface NewMessage {
 
 export interface NewAttachment {
   id: string;
-  messageId: string;
   filename: string;
   storageKey: string;
   contentType: string;
@@ -115,12 +114,6 @@ export function messagesRepo(sql: Db) {
       return row ?? null;
     },
 
-    /** Whether message `id` is in channel `channelId` (a reply's target must be). */
-    async inChannel(id: string, channelId: string): Promise<boolean> {
-      const [row] = await sql`SELECT 1 FROM messages WHERE id = ${id} AND channel_id = ${channelId}`;
-      return row !== undefined;
-    },
-
     /**
      * The members of `serverId` that `content` mentions: by <@id>, or by @username as a whole word.
      * Names are matched only for members whose name appears after an @ at all (one indexed scan of
@@ -143,17 +136,31 @@ export function messagesRepo(sql: Db) {
       return row !== undefined;
     },
 
-    async create(m: NewMessage): Promise<void> {
-      await sql`
-        INSERT INTO messages (id, channel_id, author_id, content, reply_to_id, mention_everyone, mentions)
-        VALUES (${m.id}, ${m.channelId}, ${m.authorId}, ${m.content}, ${m.replyToId}, ${m.mentionEveryone}, ${m.mentions}::bigint[])`;
-    },
-
-    async addAttachments(attachments: readonly NewAttachment[]): Promise<void> {
-      if (!attachments.length) return;
-      await sql`INSERT INTO attachments ${sql(attachments.map((a) => ({
-        id: a.id, message_id: a.messageId, filename: a.filename, storage_key: a.storageKey, content_type: a.contentType, size: a.size,
-      })))}`;
+    /**
+     * Writes a message and its attachments in one statement, holding the channel's row against a
+     * concurrent delete (FOR KEY SHARE, as the foreign key would) without a transaction of its own:
+     * 'no-channel' when the channel is gone, 'bad-reply' when the reply target is not a message of it.
+     */
+    async create(m: NewMessage, attachments: readonly NewAttachment[]): Promise<'created' | 'no-channel' | 'bad-reply'> {
+      const files = attachments.map((a) => ({ id: a.id, filename: a.filename, storage_key: a.storageKey, content_type: a.contentType, size: a.size }));
+      const [row] = await sql<{ channel: boolean; created: boolean }[]>`
+        WITH c AS (SELECT id FROM channels WHERE id = ${m.channelId} FOR KEY SHARE),
+        m AS (
+          INSERT INTO messages (id, channel_id, author_id, content, reply_to_id, mention_everyone, mentions)
+          SELECT ${m.id}, c.id, ${m.authorId}, ${m.content}, ${m.replyToId}, ${m.mentionEveryone}, ${m.mentions}::bigint[]
+          FROM c
+          WHERE ${m.replyToId}::bigint IS NULL
+             OR EXISTS (SELECT 1 FROM messages r WHERE r.id = ${m.replyToId}::bigint AND r.channel_id = c.id)
+          RETURNING id
+        ),
+        a AS (
+          INSERT INTO attachments (id, message_id, filename, storage_key, content_type, size)
+          SELECT f.id, m.id, f.filename, f.storage_key, f.content_type, f.size
+          FROM m, json_to_recordset(${sql.json(files)}::json)
+            AS f(id bigint, filename text, storage_key text, content_type text, size bigint)
+        )
+        SELECT EXISTS (SELECT 1 FROM c) AS channel, EXISTS (SELECT 1 FROM m) AS created`;
+      return row.created ? 'created' : row.channel ? 'bad-reply' : 'no-channel';
     },
 
     /** New text and mentions, stamped as edited; false when the message is gone. */

@@ -132,7 +132,7 @@ export async function dmRoutes(app: App, deps: ApiDeps) {
     const form = await composer.readForm(request, conversation.id);
     const id = await withUploads(storage, form.files, async () => {
       const input = composer.input(form);
-      return sql.begin((tx) => composer.write(tx, { id: conversation.id, server_id: null }, request.user.id, input));
+      return composer.write(sql, { id: conversation.id, server_id: null }, request.user.id, input);
     });
     const message = await composer.loadOne(id);
     const dm = presentDmMessage(message, conversationType(conversation));

@@ -5,7 +5,6 @@
 // unread aggregation (and attachment processing when there are files).
 import { rooms } from '@nexusguild/shared/events';
 import { authorizer, type ChannelGrant } from '@nexusguild/shared/authorize';
-import type { Db } from '@nexusguild/shared/db/index';
 import type { JobName, JobPayloads } from '@nexusguild/shared/jobs';
 import { SERVER_CHANNEL, messageEvents } from '@nexusguild/shared/message-events';
 import { mentionsEveryone } from '@nexusguild/shared/messages';
@@ -67,14 +66,12 @@ export async function messageRoutes(app: App, deps: ApiDeps) {
     return input;
   }
 
-  const writeMessage = (tx: Db, channel: ChannelRow, authorId: string, input: MessageInput) => composer.write(tx, channel, authorId, input);
-
   /** After commit: the message to the channel room, the notification to viewers, then the jobs. */
-  async function announceMessage(log: FastifyBaseLogger, channel: GuardedChannel, message: MessageObject, author: string, notice = message.content) {
+  async function announceMessage(log: FastifyBaseLogger, channel: GuardedChannel, grant: ChannelGrant, message: MessageObject, author: string, notice = message.content) {
     publisher.emit(rooms.channel(channel.id), 'message_created', message);
     await publishing.toViewers(channel, 'channel_notification', {
       channelId: channel.id, serverId: channel.server_id, messageId: message.id, username: author, content: notice,
-    });
+    }, grant.member.everyone);
     await enqueue(log, 'aggregate-unread', { channelId: channel.id });
     if (message.attachments.length) await enqueue(log, 'process-attachments', { messageId: message.id });
   }
@@ -93,10 +90,10 @@ export async function messageRoutes(app: App, deps: ApiDeps) {
     const form = await readForm(request, grant, grant.channel.id);
     const id = await withUploads(storage, form.files, async () => {
       const input = messageInput(grant, form);
-      return sql.begin((tx) => writeMessage(tx, grant.channel, request.user.id, input));
+      return composer.write(sql, grant.channel, request.user.id, input);
     });
     const message = await loadOne(id);
-    await announceMessage(request.log, grant.channel, message, request.user.username);
+    await announceMessage(request.log, grant.channel, grant, message, request.user.username);
     return reply.status(201).send(message);
   });
 
@@ -267,7 +264,7 @@ export async function messageRoutes(app: App, deps: ApiDeps) {
         const row = (await threadsRepo(tx).create({
           id: threadId, serverId: server.id, type: 'thread', name: title, parentId: channel.id, parentMessageId: null, ownerId: request.user.id,
         }))!; // a post hangs off no message, so nothing can conflict
-        return { thread: row, messageId: await writeMessage(tx, row, request.user.id, input) };
+        return { thread: row, messageId: await composer.write(tx, row, request.user.id, input) };
       });
     });
     const { thread } = written;
@@ -275,7 +272,7 @@ export async function messageRoutes(app: App, deps: ApiDeps) {
     const guarded = { ...thread, overrides: channel.overrides };
     await publishing.toViewers(guarded, 'thread_created', { serverId: server.id, parentChannelId: channel.id, messageId: null, thread: presentChannel(thread) });
     // The notification carries the title, as the original's forum did.
-    await announceMessage(request.log, guarded, message, request.user.username, title);
+    await announceMessage(request.log, guarded, grant, message, request.user.username, title);
     return reply.status(201).send({ ...presentThread(thread, 1), message });
   });
 
