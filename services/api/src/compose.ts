@@ -97,7 +97,7 @@ export function messageComposer({ sql, ids, storage, config }: Pick<ApiDeps, 'sq
     },
 
     async loadOne(id: string): Promise<MessageObject> {
-      const [message] = await messagesRepo(sql).load([id]);
+      const message = await messagesRepo(sql).one(id);
       if (!message) throw notFound('Message'); // deleted between commit and read
       return message;
     },

@@ -78,7 +78,7 @@ export async function processAttachments({ messageId }: JobPayloads['process-att
     changed = (await repo.processed(a.id, await facts(storage, a))) || changed;
   }
   if (!changed) return; // nothing was pending (done before, or the message is gone)
-  const [message] = await messagesRepo(sql).load([messageId]);
+  const message = await messagesRepo(sql).one(messageId);
   // A server channel's room hears message_updated, a DM's participants dm_message_updated.
   if (message) await messageEvents(sql, publisher).updated(message);
 }
