@@ -22,7 +22,7 @@ export interface Options extends Settings {
   hold: number;
 }
 
-const FLAGS = ['url', 'receivers', 'senders', 'rate', 'duration', 'readers', 'limit', 'seed', 'users', 'run-id'] as const;
+const FLAGS = ['url', 'receivers', 'senders', 'rate', 'duration', 'readers', 'read-rate', 'limit', 'seed', 'users', 'run-id'] as const;
 
 export function options(argv = process.argv.slice(3)): Options {
   const { values } = parseArgs({

@@ -1,6 +1,8 @@
 // history-read: READERS concurrent clients read a channel's history (LIMIT per page: the newest
-// page, then a page before a random message) for DURATION seconds after SEED messages were written.
+// page, then a page before a random message) for DURATION seconds after SEED messages were written:
+// back to back, or READ_RATE pages per second in all (at most READERS in flight).
 //   k6 run -e BASE_URL=https://staging.example -e READERS=32 -e LIMIT=50 -e SEED=500 -e DURATION=30 k6/history-read.ts
+//   k6 run -e BASE_URL=https://staging.example -e READERS=32 -e READ_RATE=1000 -e DURATION=30 k6/history-read.ts
 import { check } from 'k6';
 import exec from 'k6/execution';
 import { Trend } from 'k6/metrics';
@@ -12,7 +14,11 @@ const historyLatency = new Trend('history_latency', true);
 
 export const options = {
   setupTimeout: `${60 + Math.ceil(s.seed / 20)}s`,
-  scenarios: { readers: { executor: 'constant-vus', vus: s.readers, duration: `${s.duration}s` } },
+  scenarios: {
+    readers: s.readRate > 0
+      ? { executor: 'constant-arrival-rate', rate: s.readRate, timeUnit: '1s', duration: `${s.duration}s`, preAllocatedVUs: s.readers, maxVUs: s.readers }
+      : { executor: 'constant-vus', vus: s.readers, duration: `${s.duration}s` },
+  },
   thresholds: THRESHOLDS['history-read'],
 };
 

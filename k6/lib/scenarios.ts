@@ -20,6 +20,8 @@ export interface Settings {
   duration: number;
   /** READERS: concurrent history readers (history-read). */
   readers: number;
+  /** READ_RATE: pages per second the readers start in all (history-read); 0 reads back to back. */
+  readRate: number;
   /** LIMIT: history page size (history-read). */
   limit: number;
   /** SEED: messages written before history-read measures. */
@@ -51,6 +53,7 @@ export function settings(env: Env, now = Date.now()): Settings {
     rate: num(env, 'RATE', 20, 0.1, 100_000),
     duration: num(env, 'DURATION', 30, 1, 86_400),
     readers: num(env, 'READERS', 32, 1, 10_000),
+    readRate: num(env, 'READ_RATE', 0, 0, 100_000),
     limit: num(env, 'LIMIT', 50, 1, 100),
     seed: num(env, 'SEED', 500, 0, 100_000),
     users: num(env, 'USERS', 50, 1, 100_000),
