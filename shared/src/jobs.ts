@@ -40,9 +40,39 @@ export const UNREAD_COALESCE_MS = 200;
 const optionsFor: { [N in JobName]?: (data: JobPayloads[N]) => JobsOptions } = {
   'aggregate-unread': ({ channelId }) => ({
     delay: UNREAD_COALESCE_MS,
-    deduplication: { id: `aggregate-unread:${channelId}`, keepLastIfActive: true },
+    deduplication: { id: dedupId(channelId), keepLastIfActive: true },
   }),
 };
+
+const dedupId = (channelId: string) => `aggregate-unread:${channelId}`;
+
+/**
+ * Adds that also coalesce in this process before reaching Redis, by the same key as their
+ * deduplication: while one add of a key is being sent, the adds that come meanwhile share one more,
+ * sent after it (so after every one of their commits), as BullMQ would keep only one of them anyway.
+ * At 600 messages a second in one channel this saves most of the adds' Redis round trips.
+ */
+const coalesceKey: { [N in JobName]?: (data: JobPayloads[N]) => string } = {
+  'aggregate-unread': ({ channelId }) => dedupId(channelId),
+};
+
+/** One add per key in flight; those arriving meanwhile share the next. */
+export function singleFlight() {
+  const flights = new Map<string, { done: Promise<void>; next?: Promise<void> }>();
+  const start = (key: string, add: () => Promise<void>): Promise<void> => {
+    const flight: { done: Promise<void>; next?: Promise<void> } = { done: Promise.resolve() };
+    flights.set(key, flight);
+    flight.done = add().finally(() => {
+      if (flights.get(key) === flight) flights.delete(key);
+    });
+    return flight.done;
+  };
+  return (key: string, add: () => Promise<void>): Promise<void> => {
+    const flight = flights.get(key);
+    if (!flight) return start(key, add);
+    return (flight.next ??= flight.done.catch(() => {}).then(() => start(key, add)));
+  };
+}
 
 /** BullMQ needs its own connections with no request retry limit. */
 export function bullConnection(redisUrl: string): ConnectionOptions {
@@ -69,10 +99,15 @@ export function createJobs(redisUrl: string, keys: RedisKeys, statsClient: Redis
   const queue = new Queue(QUEUE, { connection: bullConnection(redisUrl), prefix: keys.bullPrefix, defaultJobOptions });
   const stats = new Queue(QUEUE, { connection: statsClient, prefix: keys.bullPrefix });
   reportOutages(queue, 'job queue');
+  const coalesced = singleFlight();
   return {
     async enqueue(name, data, opts) {
       const own = (optionsFor[name] as ((d: typeof data) => JobsOptions) | undefined)?.(data);
-      await queue.add(name, { ...data, requestId: currentRequestId() } satisfies JobData<typeof name>, { ...own, ...opts });
+      const add = async () => {
+        await queue.add(name, { ...data, requestId: currentRequestId() } satisfies JobData<typeof name>, { ...own, ...opts });
+      };
+      const key = (coalesceKey[name] as ((d: typeof data) => string) | undefined)?.(data);
+      await (key === undefined ? add() : coalesced(key, add));
     },
     // Counted through a second Queue on the caller's client, which gives up on a command after a
     // few retries: the producer's own connection never does (BullMQ needs that), so a count asked
