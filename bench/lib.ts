@@ -64,7 +64,7 @@ const agents = { 'http:': new http.Agent({ keepAlive: true, maxSockets: 512 }), 
 
 /**
  * One REST call, answered as a fetch Response. Sent with node:http rather than fetch: the driver
- * shares the machine's cores with the target, and fetch cost it about twice the CPU per request.
+ * shares the machine's cores with the target, and fetch cost it about 1.5× the CPU per request.
  */
 export function call(o: Settings, method: string, path: string, init: { cookie?: string; json?: unknown; body?: string; contentType?: string } = {}): Promise<Response> {
   const headers: Record<string, string> = {};

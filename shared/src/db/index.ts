@@ -25,10 +25,10 @@ export function createSql(url: string, { max = 10 }: SqlOptions = {}): Sql {
     // Keep int8 (ids, permission masks) as decimal strings: that is the wire format.
     transform: { undefined: null },
     // Every query is a prepared statement. Left to choose (`auto`), Postgres re-planned the history
-    // page on every run: 0.37 ms of planning for 0.03 ms of execution, most of its CPU at 1,500
-    // pages/s. Our statements are key lookups and index ranges, written so that the plan made
-    // without the parameters' values is the right one. JIT is off: a generic plan's cost estimate
-    // can pass jit_above_cost, and compiling then took 23 ms of a 0.07 ms page (bench/RESULTS.md).
+    // page on every run: 2.08 ms a page against 0.99 ms with its generic plan. Our statements are
+    // key lookups and index ranges, written so that the plan made without the parameters' values
+    // is the right one. JIT is off: a generic plan's cost estimate can pass jit_above_cost, and
+    // compiling then took 23 ms of a 0.07 ms page (bench/RESULTS.md).
     connection: { plan_cache_mode: 'force_generic_plan', jit: 'off' },
   });
 }
