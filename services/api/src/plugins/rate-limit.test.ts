@@ -126,3 +126,26 @@ t.test('joining by invite is limited, so codes cannot be brute-forced', async (t
   t.equal(limited.status, 429);
   t.ok(Number(limited.headers['retry-after']) > 0, 'Retry-After');
 });
+
+t.test('opening DMs and creating group DMs are limited, so a user cannot spam dm_created', async (t) => {
+  const env = await setup(t, { RATE_LIMIT_ENABLED: 'true' });
+  const { cookie } = await env.register();
+  const { user: other } = await env.register('other');
+  const missing = '9000000000000000001';
+  for (let i = 1; i <= limits.openDm.max; i++) {
+    const res = await env.request('POST', '/api/dm', { cookie, json: { recipientId: missing } });
+    t.equal(res.status, 404, `open ${i}`);
+  }
+  const limited = await env.request('POST', '/api/dm', { cookie, json: { recipientId: other.id } });
+  t.equal(limited.status, 429, 'a real recipient too, once over the limit');
+  t.ok(Number(limited.headers['retry-after']) > 0, 'Retry-After');
+  const [{ count }] = await env.resources.sql`SELECT count(*)::int AS count FROM channel_members WHERE user_id = ${other.id}`;
+  t.equal(count, 0, 'a limited open creates no conversation');
+
+  for (let i = 1; i <= limits.createGroupDm.max; i++) {
+    const res = await env.request('POST', '/api/group-dm', { cookie, json: { memberIds: [missing] } });
+    t.equal(res.status, 400, `group ${i} (an unknown member)`);
+  }
+  const groupLimited = await env.request('POST', '/api/group-dm', { cookie, json: { memberIds: [other.id] } });
+  t.equal(groupLimited.status, 429);
+});

@@ -11,6 +11,9 @@ export const limits = {
   /** Invite codes are guessable only by brute force; this keeps it slow. */
   joinServer: { max: 20, timeWindow: '1 minute' },
   createServer: { max: 10, timeWindow: '1 minute' },
+  /** Opening a DM notifies the recipient at once (dm_created): this keeps it from being spam. */
+  openDm: { max: 30, timeWindow: '1 minute' },
+  createGroupDm: { max: 10, timeWindow: '1 minute' },
 };
 
 export async function registerRateLimit(app: FastifyInstance, enabled: boolean, redis: Redis, keys: RedisKeys) {

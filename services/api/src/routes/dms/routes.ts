@@ -22,6 +22,7 @@ import { enqueueAfterCommit, removeObjects } from '../../jobs.ts';
 import { presentConversation, presentDm, presentGroupDm } from '../../present.ts';
 import { addReaction, addedOf, parseEmoji, removalEmoji } from '../reactions/routes.ts';
 import { withUploads } from '../../uploads.ts';
+import { limits } from '../../plugins/rate-limit.ts';
 import * as schema from './schema.ts';
 
 const notYours = () => new HttpError(404, 'Message not found or not yours');
@@ -78,7 +79,7 @@ export async function dmRoutes(app: App, deps: ApiDeps) {
     return rows.map((row) => presentGroupDm(row, online));
   });
 
-  app.post('/api/dm', { schema: schema.open }, async (request, reply) => {
+  app.post('/api/dm', { schema: schema.open, config: { rateLimit: limits.openDm } }, async (request, reply) => {
     const me = request.user.id;
     const recipientId = request.body.recipientId ?? request.body.userId;
     if (!recipientId) throw badRequest('userId is required', [{ field: 'recipientId', message: 'is required' }]);
@@ -96,7 +97,7 @@ export async function dmRoutes(app: App, deps: ApiDeps) {
     return reply.status(opened.created ? 201 : 200).send(presentDm(row, me, online));
   });
 
-  app.post('/api/group-dm', { schema: schema.createGroup }, async (request, reply) => {
+  app.post('/api/group-dm', { schema: schema.createGroup, config: { rateLimit: limits.createGroupDm } }, async (request, reply) => {
     const me = request.user.id;
     const { body } = request;
     const others = [...new Set(body.memberIds ?? body.userIds ?? [])].filter((id) => id !== me);
