@@ -77,7 +77,7 @@ export async function emojiRoutes(app: App, { sql, ids, storage, publisher, jobs
 
   app.delete('/api/servers/:serverId/emojis/:emojiId', { schema: schema.remove }, async (request, reply) => {
     const { server } = await guard.member(request.params.serverId, request.user.id, Flags.MANAGE_GUILD_EXPRESSIONS);
-    const removed = await sql.begin((tx) => emojisRepo(tx).remove(server.id, request.params.emojiId));
+    const removed = await emojis.remove(server.id, request.params.emojiId);
     if (!removed) throw notFound('Emoji');
     publisher.emit(rooms.server(server.id), 'server_emojis_updated', { serverId: server.id });
     await removeObjects(jobs, [removed.storage_key], request.log);

@@ -102,11 +102,8 @@ export async function messageRoutes(app: App, deps: ApiDeps) {
     if (message.author_id !== request.user.id) throw forbidden('You can only edit your own messages');
     const content = checkedContent(request.body.content, message.has_attachments);
     demandMentions(grant.permissions, content);
-    const edited = await sql.begin(async (tx) => {
-      const repo = messagesRepo(tx);
-      const mentions = await repo.mentionedMembers(grant.server.id, content);
-      return repo.edit(message.id, { content, mentionEveryone: mentionsEveryone(content), mentions });
-    });
+    const mentions = await messages.mentionedMembers(grant.server.id, content);
+    const edited = await messages.edit(message.id, { content, mentionEveryone: mentionsEveryone(content), mentions });
     if (!edited) throw notFound('Message');
     const updated = await loadOne(message.id);
     await events.updated(updated, SERVER_CHANNEL);
@@ -142,7 +139,7 @@ export async function messageRoutes(app: App, deps: ApiDeps) {
       schema: schema.pin,
       handler: async (request) => {
         const { message } = await guard.message(request.params.messageId, request.user.id, Flags.MANAGE_MESSAGES);
-        const changed = await sql.begin((tx) => messagesRepo(tx).setPinned(message.id, pinned, request.user.id));
+        const changed = await messages.setPinned(message.id, pinned, request.user.id);
         if (changed === null) throw notFound('Message');
         if (changed) {
           publisher.emit(rooms.channel(message.channel_id), pinned ? 'message_pinned' : 'message_unpinned', { messageId: message.id, channelId: message.channel_id });

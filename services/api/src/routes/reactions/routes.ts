@@ -102,7 +102,7 @@ export async function reactionRoutes(app: App, { sql, publisher }: ApiDeps) {
   async function remove(messageId: string, rawEmoji: string | undefined, userId: string) {
     const emoji = removalEmoji(rawEmoji);
     const { message: target } = await guard.message(messageId, userId); // your own: viewing the channel is enough
-    const removed = await sql.begin((tx) => reactionsRepo(tx).remove(target.id, emoji, userId));
+    const removed = await reactions.remove(target.id, emoji, userId);
     if (!removed) throw notFound('Reaction');
     await announce(target.id, target.channel_id);
   }
