@@ -73,6 +73,15 @@ export function messagesRepo(sql: Db) {
     WHERE ${where}
     ORDER BY ${order}`;
 
+  /** The stored objects (each file and its thumbnail) of the attachments of the messages `where` picks. */
+  const attachmentKeys = async (where: PendingQuery<Row[]>): Promise<string[]> => {
+    const found = await sql<{ key: string }[]>`
+      SELECT unnest(array_remove(ARRAY[a.storage_key, a.thumbnail_key], NULL)) AS key
+      FROM messages m JOIN attachments a ON a.message_id = m.id
+      WHERE ${where}`;
+    return found.map((k) => k.key);
+  };
+
   return {
     /**
      * One full Message Object, or null when it does not exist. By `m.id = $1` (not `ANY` of a list):
@@ -183,13 +192,10 @@ export function messagesRepo(sql: Db) {
      */
     async remove(id: string): Promise<{ keys: string[]; threadId: string | null } | null> {
       const [thread] = await sql<{ id: string }[]>`SELECT id FROM channels WHERE parent_message_id = ${id} FOR UPDATE`;
-      const keys = await sql<{ key: string }[]>`
-        SELECT unnest(array_remove(ARRAY[a.storage_key, a.thumbnail_key], NULL)) AS key
-        FROM attachments a JOIN messages m ON m.id = a.message_id
-        WHERE m.id = ${id} ${thread ? sql`OR m.channel_id = ${thread.id}` : sql``}`;
+      const keys = await attachmentKeys(sql`m.id = ${id} ${thread ? sql`OR m.channel_id = ${thread.id}` : sql``}`);
       const removed = await sql`DELETE FROM messages WHERE id = ${id} RETURNING 1`;
       if (!removed.length) return null;
-      return { keys: keys.map((k) => k.key), threadId: thread?.id ?? null };
+      return { keys, threadId: thread?.id ?? null };
     },
 
     /**
@@ -198,11 +204,7 @@ export function messagesRepo(sql: Db) {
      */
     async objectKeys(channelIds: readonly string[]): Promise<string[]> {
       if (!channelIds.length) return [];
-      const found = await sql<{ key: string }[]>`
-        SELECT unnest(array_remove(ARRAY[a.storage_key, a.thumbnail_key], NULL)) AS key
-        FROM messages m JOIN attachments a ON a.message_id = m.id
-        WHERE m.channel_id = ANY(${channelIds as string[]}::bigint[])`;
-      return found.map((k) => k.key);
+      return attachmentKeys(sql`m.channel_id = ANY(${channelIds as string[]}::bigint[])`);
     },
 
     /** Pins (keeping the first pin's time) or unpins; true when the state changed, null when gone. */
