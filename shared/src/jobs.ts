@@ -58,13 +58,15 @@ const coalesceKey: { [N in JobName]?: (data: JobPayloads[N]) => string } = {
 
 /** One add per key in flight; those arriving meanwhile share the next. */
 export function singleFlight() {
-  const flights = new Map<string, { done: Promise<void>; next?: Promise<void> }>();
+  interface Flight { done: Promise<void>; next?: Promise<void> }
+  const flights = new Map<string, Flight>();
   const start = (key: string, add: () => Promise<void>): Promise<void> => {
-    const flight: { done: Promise<void>; next?: Promise<void> } = { done: Promise.resolve() };
+    const flight: Flight = {
+      done: add().finally(() => {
+        if (flights.get(key) === flight) flights.delete(key);
+      }),
+    };
     flights.set(key, flight);
-    flight.done = add().finally(() => {
-      if (flights.get(key) === flight) flights.delete(key);
-    });
     return flight.done;
   };
   return (key: string, add: () => Promise<void>): Promise<void> => {

@@ -66,12 +66,15 @@ export async function messageRoutes(app: App, deps: ApiDeps) {
     return input;
   }
 
-  /** After commit: the message to the channel room, the notification to viewers, then the jobs. */
-  async function announceMessage(log: FastifyBaseLogger, channel: GuardedChannel, grant: ChannelGrant, message: MessageObject, author: string, notice = message.content) {
+  /**
+   * After commit: the message to the channel room, the notification to viewers (`everyone`: the
+   * @everyone permissions from the sender's grant), then the jobs.
+   */
+  async function announceMessage(log: FastifyBaseLogger, channel: GuardedChannel, everyone: bigint, message: MessageObject, author: string, notice = message.content) {
     publisher.emit(rooms.channel(channel.id), 'message_created', message);
     await publishing.toViewers(channel, 'channel_notification', {
       channelId: channel.id, serverId: channel.server_id, messageId: message.id, username: author, content: notice,
-    }, grant.member.everyone);
+    }, everyone);
     await enqueue(log, 'aggregate-unread', { channelId: channel.id });
     if (message.attachments.length) await enqueue(log, 'process-attachments', { messageId: message.id });
   }
@@ -93,7 +96,7 @@ export async function messageRoutes(app: App, deps: ApiDeps) {
       return composer.write(sql, grant.channel, request.user.id, input);
     });
     const message = await loadOne(id);
-    await announceMessage(request.log, grant.channel, grant, message, request.user.username);
+    await announceMessage(request.log, grant.channel, grant.member.everyone, message, request.user.username);
     return reply.status(201).send(message);
   });
 
@@ -269,7 +272,7 @@ export async function messageRoutes(app: App, deps: ApiDeps) {
     const guarded = { ...thread, overrides: channel.overrides };
     await publishing.toViewers(guarded, 'thread_created', { serverId: server.id, parentChannelId: channel.id, messageId: null, thread: presentChannel(thread) });
     // The notification carries the title, as the original's forum did.
-    await announceMessage(request.log, guarded, grant, message, request.user.username, title);
+    await announceMessage(request.log, guarded, grant.member.everyone, message, request.user.username, title);
     return reply.status(201).send({ ...presentThread(thread, 1), message });
   });
 
