@@ -68,6 +68,13 @@ export async function memberWith(env: TestEnv, guild: GuildFixture, permissions:
   return { ...member, role };
 }
 
+/** A message sent to a server channel through the real route (a JSON body); throws unless it is created. */
+export async function sendMessage(env: TestEnv, channelId: string, who: Registered, json: Record<string, unknown>) {
+  const res = await env.request('POST', `/api/messages/${channelId}`, { cookie: who.cookie, json });
+  if (res.status !== 201) throw new Error(`send failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
 export type RoomEvent = 'join_server' | 'leave_server' | 'join_channel' | 'leave_channel';
 export type RoomAck = { ok: true } | { ok: false; error: string };
 

@@ -5,7 +5,7 @@ import t, { type Test } from 'tap';
 import { QueueEvents } from 'bullmq';
 import { bullConnection, QUEUE } from '@nexusguild/shared/jobs';
 import { readsRepo } from '@nexusguild/shared/repos/reads';
-import { addMember, createGuild, type GuildFixture, type Registered } from '../../../../test/guild.ts';
+import { addMember, createGuild, sendMessage, type GuildFixture, type Registered } from '../../../../test/guild.ts';
 import { assertError, nextEvent, setup } from '../../../../test/harness.ts';
 import { startWorker } from '../app.ts';
 
@@ -23,11 +23,7 @@ await events.waitUntilReady();
 interface Sent { id: string }
 
 /** A message through the real send route (which resolves mentions and enqueues aggregate-unread). */
-async function send(channelId: string, author: Registered, content: string): Promise<Sent> {
-  const res = await env.request('POST', `/api/messages/${channelId}`, { cookie: author.cookie, json: { content } });
-  if (res.status !== 201) throw new Error(`send failed: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body;
-}
+const send = (channelId: string, author: Registered, content: string): Promise<Sent> => sendMessage(env, channelId, author, { content });
 
 interface Counts { unread_count: number; mention_count: number }
 

@@ -5,7 +5,7 @@ import t from 'tap';
 import { Queue } from 'bullmq';
 import { QUEUE, bullConnection, type JobName } from '@nexusguild/shared/jobs';
 import { Flags } from '@nexusguild/shared/permissions';
-import { addMember, createGuild, grantRole, listenToServer, memberWith, roomAck, type GuildFixture, type Registered } from '../../../../../test/guild.ts';
+import { addMember, createGuild, grantRole, listenToServer, memberWith, roomAck, sendMessage, type GuildFixture, type Registered } from '../../../../../test/guild.ts';
 import { assertError, leavesRoom, nextEvent, record, setup, type TestSocket } from '../../../../../test/harness.ts';
 import { rooms } from '@nexusguild/shared/events';
 import { channelsRepo } from '@nexusguild/shared/repos/channels';
@@ -23,11 +23,7 @@ const MESSAGE_KEYS = [
 const call = (method: string, path: string, who?: Registered, json?: unknown) =>
   env.request(method, path, { cookie: who?.cookie, ...(json !== undefined ? { json } : {}) });
 
-async function send(channelId: string, who: Registered, json: Record<string, unknown>) {
-  const res = await call('POST', `/api/messages/${channelId}`, who, json);
-  if (res.status !== 201) throw new Error(`send failed: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body;
-}
+const send = (channelId: string, who: Registered, json: Record<string, unknown>) => sendMessage(env, channelId, who, json);
 
 async function createChannel(guild: GuildFixture, body: Record<string, unknown>) {
   const res = await call('POST', `/api/channels/${guild.server.id}`, guild.owner, body);

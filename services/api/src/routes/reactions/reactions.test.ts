@@ -2,7 +2,7 @@
 // add/remove with their events, emoji rules, the per-message cap under concurrency, permissions.
 import t from 'tap';
 import { Flags } from '@nexusguild/shared/permissions';
-import { addMember, createGuild, roomAck, type GuildFixture, type Registered } from '../../../../../test/guild.ts';
+import { addMember, createGuild, roomAck, sendMessage, type GuildFixture, type Registered } from '../../../../../test/guild.ts';
 import { assertError, nextEvent, setup } from '../../../../../test/harness.ts';
 import { MAX_DISTINCT } from './schema.ts';
 
@@ -12,11 +12,7 @@ const sql = env.resources.sql;
 const call = (method: string, path: string, who?: Registered, json?: unknown) =>
   env.request(method, path, { cookie: who?.cookie, ...(json !== undefined ? { json } : {}) });
 
-async function send(channelId: string, who: Registered, content = 'hello'): Promise<string> {
-  const res = await call('POST', `/api/messages/${channelId}`, who, { content });
-  if (res.status !== 201) throw new Error(`send failed: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body.id;
-}
+const send = async (channelId: string, who: Registered, content = 'hello'): Promise<string> => (await sendMessage(env, channelId, who, { content })).id;
 
 const react = (messageId: string, who: Registered, emoji: unknown) => call('POST', `/api/reactions/${messageId}`, who, { emoji });
 const unreact = (messageId: string, who: Registered, emoji: string) => call('DELETE', `/api/reactions/${messageId}/${encodeURIComponent(emoji)}`, who);
